@@ -1,0 +1,108 @@
+"""Exception and warning types of dgmcore.
+
+Every error dgmcore raises on purpose derives from :class:`DGMError`; every
+warning from :class:`DGMWarning`, so a user can catch or filter them in one
+place. Messages name the object involved (a distribution's formula text such as
+``q(z|x)``, a loss formula, a plugin), what was expected and what was given.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DGMError",
+    "MissingVariableError",
+    "InputTypeError",
+    "ShapeError",
+    "NoDensityError",
+    "ParameterError",
+    "ForwardError",
+    "GraphError",
+    "KLNotFoundError",
+    "NonFiniteLossError",
+    "PluginError",
+    "AmbiguousNameError",
+    "UnknownNameError",
+    "DGMWarning",
+    "PluginWarning",
+]
+
+
+class DGMError(Exception):
+    """Base class of every error raised by dgmcore."""
+
+
+class MissingVariableError(DGMError, KeyError):
+    """A variable a distribution or loss needs is not in ``x_dict``.
+
+    Also a :class:`KeyError`, so code written for plain dict lookups still
+    catches it.
+    """
+
+    def __init__(self, variable: str, owner: str, given: object = ()) -> None:
+        self.variable = variable
+        self.owner = owner
+        self.given = sorted(given) if given else []
+        super().__init__(
+            f"{owner} needs the variable {variable!r}, but x_dict has "
+            f"{self.given if self.given else 'no variables'}"
+        )
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
+
+class InputTypeError(DGMError, TypeError):
+    """``x_dict`` is not a dict of tensors (a bare tensor, a list, an array...)."""
+
+
+class ShapeError(DGMError, ValueError):
+    """A tensor's shape does not fit what the distribution or loss expects."""
+
+
+class NoDensityError(DGMError, NotImplementedError):
+    """A density was asked of a distribution that has none (``Deterministic``...)."""
+
+
+class ParameterError(DGMError, ValueError):
+    """A distribution parameter is invalid (e.g. a negative scale)."""
+
+
+class ForwardError(DGMError):
+    """A user's ``forward`` raised; the original exception is chained as ``__cause__``."""
+
+
+class GraphError(DGMError, ValueError):
+    """A joint distribution is ill-formed: a cycle, or two factors generating one variable."""
+
+
+class KLNotFoundError(DGMError, NotImplementedError):
+    """No analytic KL divergence is registered for a pair of distributions."""
+
+
+class NonFiniteLossError(DGMError, FloatingPointError):
+    """A training step produced a NaN or infinite loss; nothing was updated."""
+
+
+class PluginError(DGMError):
+    """A plugin is broken, incompatible or could not be registered."""
+
+
+class AmbiguousNameError(PluginError, LookupError):
+    """Two plugins provide the same public name; use a qualified lookup."""
+
+
+class UnknownNameError(DGMError, ImportError, AttributeError):
+    """No core class and no installed plugin provides a name.
+
+    Subclasses :class:`ImportError` (so ``from dgmcore.distributions import X``
+    fails as Python users expect) and :class:`AttributeError` (so ``hasattr``
+    and ``getattr(ns, name, default)`` work).
+    """
+
+
+class DGMWarning(UserWarning):
+    """Base class of every warning emitted by dgmcore."""
+
+
+class PluginWarning(DGMWarning):
+    """A plugin is broken, disabled by a conflict, or declares an unknown hook."""
