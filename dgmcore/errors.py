@@ -91,12 +91,14 @@ class AmbiguousNameError(PluginError, LookupError):
     """Two plugins provide the same public name; use a qualified lookup."""
 
 
-class UnknownNameError(DGMError, ImportError, AttributeError):
+class UnknownNameError(DGMError, ImportError):
     """No core class and no installed plugin provides a name.
 
-    Subclasses :class:`ImportError` (so ``from dgmcore.distributions import X``
-    fails as Python users expect) and :class:`AttributeError` (so ``hasattr``
-    and ``getattr(ns, name, default)`` work).
+    A subclass of :class:`ImportError`, so that ``from dgmcore.distributions
+    import X`` fails with this message (Python would replace the message of an
+    ``AttributeError`` raised there by a generic one). The two base classes
+    cannot both be had: CPython's ``ImportError`` and ``AttributeError`` have
+    incompatible layouts. Use ``name in dir(namespace)`` to test for a name.
     """
 
 

@@ -1,0 +1,50 @@
+"""Calling a user's ``forward``: errors are re-raised naming the distribution."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from dgmcore.errors import DGMError, ForwardError, InputTypeError
+
+if TYPE_CHECKING:
+    from dgmcore.distributions.base import Distribution
+
+__all__ = ["run_forward", "shapes_of"]
+
+
+def shapes_of(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Shapes of tensors (other values by type name), for error messages."""
+    return {
+        k: tuple(v.shape) if isinstance(v, torch.Tensor) else type(v).__name__
+        for k, v in values.items()
+    }
+
+
+def run_forward(dist: Distribution, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Call ``dist(**inputs)`` and check that it returned a dict.
+
+    An exception raised inside ``forward`` is re-raised as
+    :class:`~dgmcore.errors.ForwardError` chained to the original, naming the
+    distribution and the shapes of its inputs. The ``try`` costs nothing when
+    nothing is raised.
+    """
+    try:
+        out = dist(**inputs)
+    except DGMError:
+        raise
+    except Exception as err:
+        raise ForwardError(
+            f"forward of {dist.prob_text} ({type(dist).__name__}) raised "
+            f"{type(err).__name__}: {err} (inputs: {shapes_of(inputs)})"
+        ) from err
+    if type(out) is not dict:
+        if isinstance(out, Mapping):
+            return dict(out)
+        raise InputTypeError(
+            f"forward of {dist.prob_text} ({type(dist).__name__}) must return a dict of "
+            f"parameters, got {type(out).__name__}"
+        )
+    return out

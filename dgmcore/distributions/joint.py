@@ -1,0 +1,273 @@
+"""Joint distributions: products of factors, and marginalisation."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from graphlib import CycleError, TopologicalSorter
+
+import torch
+from torch import nn
+
+from dgmcore import memo
+from dgmcore.distributions.base import Distribution, XDict, check_x_dict, var_list
+from dgmcore.distributions.special import Deterministic
+from dgmcore.errors import GraphError, NoDensityError
+
+__all__ = ["JointDistribution", "MarginalizedDistribution"]
+
+
+def _batch_size(x_dict: XDict) -> int | None:
+    """The batch size fixed by the tensors in ``x_dict``, if any."""
+    pos = memo.sample_dims()
+    for v in x_dict.values():
+        if isinstance(v, torch.Tensor) and v.dim() > pos:
+            return int(v.shape[pos])
+    return None
+
+
+class JointDistribution(Distribution):
+    """The product of factors, e.g. ``p(x|z) * p(z)``; built by ``*``.
+
+    Variables with the same name are the same variable. Sampling is ancestral,
+    in a topological order computed once at construction; values the caller
+    gives for any variable are used, never resampled. The log-density is the
+    sum of the factors' log-densities (deterministic factors contribute none).
+
+    Raises:
+        GraphError: two factors generate the same variable, or the factors
+            form a cycle.
+
+    Example:
+        >>> import torch
+        >>> from dgmcore.distributions import ParametricDistribution
+        >>> class Normal(ParametricDistribution):
+        ...     family = torch.distributions.Normal
+        ...     params = ("loc", "scale")
+        >>> prior = Normal(loc=0.0, scale=1.0, var=["z"], features_shape=[2])
+        >>> p = Normal(loc="z", scale=1.0, var=["x"], cond_var=["z"])
+        >>> joint = p * prior
+        >>> joint.prob_text, joint.prob_factorized_text
+        ('p(x,z)', 'p(x|z)p(z)')
+        >>> sorted(joint.sample(batch_n=3))
+        ['x', 'z']
+    """
+
+    distribution_name = "Joint"
+
+    def __init__(self, factors: Sequence[Distribution], name: str | None = None) -> None:
+        flat: list[Distribution] = []
+        for f in factors:
+            if not isinstance(f, Distribution):
+                raise GraphError(f"can only multiply distributions, got {type(f).__name__}")
+            if isinstance(f, JointDistribution) and not isinstance(f, MarginalizedDistribution):
+                flat.extend(f._factor_list)
+            else:
+                flat.append(f)
+        owner: dict[str, Distribution] = {}
+        for f in flat:
+            for v in f.var:
+                if v in owner:
+                    raise GraphError(
+                        f"two factors generate {v!r}: {owner[v].prob_text} and {f.prob_text}"
+                    )
+                owner[v] = f
+        generated = [v for f in flat for v in f.var]
+        inputs: list[str] = []
+        for f in flat:
+            for c in f.input_var:
+                if c not in owner and c not in inputs:
+                    inputs.append(c)
+        sorter: TopologicalSorter[int] = TopologicalSorter()
+        for i, f in enumerate(flat):
+            sorter.add(i, *[flat.index(owner[c]) for c in f.input_var if c in owner])
+        try:
+            order = list(sorter.static_order())
+        except CycleError as err:
+            cycle = err.args[1]
+            texts = " -> ".join(flat[i].prob_text for i in cycle)
+            raise GraphError(f"the factors form a cycle: {texts}") from None
+        super().__init__(var=generated, cond_var=inputs, name=name or flat[0].name)
+        self._factor_list = nn.ModuleList(flat)
+        self._order: tuple[Distribution, ...] = tuple(flat[i] for i in order)
+        self._owner = owner
+
+    def factors(self) -> list[Distribution]:
+        return list(self._factor_list)
+
+    @property
+    def prob_factorized_text(self) -> str:
+        return "".join(f.prob_factorized_text for f in self._factor_list)
+
+    @property
+    def features_shape(self) -> torch.Size:
+        if len(self._factor_list) == 1:
+            return self._factor_list[0].features_shape
+        return torch.Size()
+
+    @property
+    def has_reparam(self) -> bool:
+        return all(f.has_reparam for f in self._factor_list)
+
+    def _architecture(self) -> list[str]:
+        lines: list[str] = []
+        for f in self._factor_list:
+            lines.append(f"{f.prob_text}:")
+            lines.extend("  " + line for line in f._architecture())
+        return lines
+
+    def sample(
+        self,
+        x_dict: XDict | None = None,
+        batch_n: int | None = None,
+        sample_shape: Sequence[int] | torch.Size = (),
+        return_all: bool = True,
+        reparam: bool = False,
+    ) -> XDict:
+        x_dict = check_x_dict(x_dict, self)
+        shape = torch.Size(sample_shape)
+        out = dict(x_dict)
+        if batch_n is None:
+            batch_n = _batch_size(x_dict)
+        drawn: set[str] = set()
+        for f in self._order:
+            fvars = f._var
+            if all(v in out for v in fvars):
+                continue  # given by the caller: used, never resampled
+            if shape and any(c in drawn for c in f._cond_var):
+                # its inputs already carry the sample dims: draw once per input
+                with memo.extra_sample_dims(len(shape)):
+                    new = f.sample(out, return_all=False, reparam=reparam)
+            else:
+                new = f.sample(
+                    out, batch_n=batch_n, sample_shape=shape, return_all=False, reparam=reparam
+                )
+            out.update(new)
+            drawn.update(new)
+        if return_all:
+            return out
+        return {v: out[v] for v in self._var}
+
+    def get_log_prob(
+        self,
+        x_dict: XDict,
+        sum_features: bool = True,
+        feature_dims: Sequence[int] | None = None,
+    ) -> torch.Tensor:
+        x_dict = check_x_dict(x_dict, self)
+        total: torch.Tensor | None = None
+        for f in self._order:
+            if isinstance(f, Deterministic):
+                if not all(v in x_dict for v in f._var):
+                    x_dict = dict(x_dict)
+                    x_dict.update(f.sample(x_dict, return_all=False))
+                continue
+            lp = f.get_log_prob(x_dict, sum_features=sum_features, feature_dims=feature_dims)
+            total = lp if total is None else total + lp
+        if total is None:
+            raise NoDensityError(f"{self.prob_text}: no factor of this joint has a density")
+        return total
+
+    def get_entropy(
+        self,
+        x_dict: XDict | None = None,
+        sum_features: bool = True,
+        feature_dims: Sequence[int] | None = None,
+    ) -> torch.Tensor:
+        """Entropy of a joint of independent factors (the sum of their entropies)."""
+        if any(f._cond_var and set(f._cond_var) & set(self._var) for f in self._factor_list):
+            raise NoDensityError(
+                f"{self.prob_text}: the entropy of a joint with dependent factors has no closed "
+                "form; use Entropy(p, analytical=False)"
+            )
+        parts = [f.get_entropy(x_dict, sum_features, feature_dims) for f in self._factor_list]
+        return torch.stack(torch.broadcast_tensors(*parts)).sum(0)
+
+    def _last(self, x_dict: XDict | None) -> tuple[Distribution, XDict]:
+        """The factor generated last, and ancestral samples of its inputs."""
+        x_dict = check_x_dict(x_dict, self)
+        last = self._order[-1]
+        needed = [c for c in last._cond_var if c not in x_dict]
+        if needed:
+            x_dict = self.sample(x_dict)
+        return last, x_dict
+
+    def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
+        """Mean of the variable generated last (e.g. ``x`` of ``p(x|z)p(z)``).
+
+        Variables it depends on are taken from ``x_dict`` or sampled.
+        """
+        last, x_dict = self._last(x_dict)
+        return last.sample_mean(x_dict)
+
+    def sample_variance(self, x_dict: XDict | None = None) -> torch.Tensor:
+        """Variance of the variable generated last, given the others (see :meth:`sample_mean`)."""
+        last, x_dict = self._last(x_dict)
+        return last.sample_variance(x_dict)
+
+    def replace_var(self, **names: str) -> Distribution:
+        factors = []
+        for f in self._factor_list:
+            own = {k: v for k, v in names.items() if k in f.var or k in f.input_var}
+            factors.append(f.replace_var(**own) if own else f)
+        return JointDistribution(factors, name=self._name)
+
+
+class MarginalizedDistribution(JointDistribution):
+    """A joint with some variables marginalised out: sampling draws and drops them.
+
+    Its density would need an integral; :func:`dgmcore.losses.log_marginal`
+    estimates it by importance sampling.
+    """
+
+    def __init__(self, joint: JointDistribution, var: str | Sequence[str]) -> None:
+        hidden = var_list(var, "marginalize_var")
+        if not hidden:
+            raise GraphError("marginalize_var needs at least one variable")
+        for v in hidden:
+            if v not in joint.var:
+                raise GraphError(
+                    f"{joint.prob_text} does not generate {v!r}; it can marginalise only "
+                    f"{joint.var}"
+                )
+        if set(hidden) == set(joint.var):
+            raise GraphError(f"{joint.prob_text}: cannot marginalise out every variable")
+        super().__init__(joint.factors(), name=joint.name)
+        self._joint_text = joint.prob_factorized_text
+        self._hidden = hidden
+        self._var = tuple(v for v in self._var if v not in hidden)
+
+    @property
+    def prob_factorized_text(self) -> str:
+        return f"\\int {self._joint_text} d{','.join(self._hidden)}"
+
+    def sample(
+        self,
+        x_dict: XDict | None = None,
+        batch_n: int | None = None,
+        sample_shape: Sequence[int] | torch.Size = (),
+        return_all: bool = True,
+        reparam: bool = False,
+    ) -> XDict:
+        x_dict = check_x_dict(x_dict, self)
+        out = super().sample(x_dict, batch_n, sample_shape, True, reparam)
+        for v in self._hidden:
+            if v not in x_dict:
+                del out[v]
+        if return_all:
+            return out
+        return {v: out[v] for v in self._var}
+
+    def get_log_prob(
+        self,
+        x_dict: XDict,
+        sum_features: bool = True,
+        feature_dims: Sequence[int] | None = None,
+    ) -> torch.Tensor:
+        raise NoDensityError(
+            f"{self.prob_text} marginalises out {list(self._hidden)}; its density is an "
+            "integral. Estimate it with dgmcore.losses.log_marginal(joint, proposal, x_dict, k)"
+        )
+
+    def replace_var(self, **names: str) -> Distribution:
+        joint = JointDistribution(self.factors(), name=self._name).replace_var(**names)
+        return MarginalizedDistribution(joint, [names.get(v, v) for v in self._hidden])  # type: ignore[arg-type]

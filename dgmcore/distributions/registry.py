@@ -1,0 +1,112 @@
+"""The analytic KL divergence and entropy registries.
+
+Plugins register pairs through the ``register_kl`` hook as ``(type_p, type_q,
+fn)`` and entropies through ``register_entropy`` as ``(type, fn)``. A type is a
+dgmcore :class:`~dgmcore.distributions.Distribution` subclass or a
+``torch.distributions.Distribution`` subclass; ``fn`` receives the two
+``torch.distributions`` objects built from the current parameters (for KL) or
+the one object (for entropy) and returns elementwise values, before features
+are summed.
+
+As in ``torch.distributions.kl``, the most specific registered pair wins: the
+candidates are ranked by the positions of ``type_p`` and ``type_q`` in the
+method resolution orders of the two distributions. Pairs registered by plugins
+come first; every pair ``torch.distributions.kl`` knows is the fallback.
+Lookups are cached per type pair and dropped when registrations change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch.distributions import kl as torch_kl
+
+if TYPE_CHECKING:
+    from dgmcore.distributions.base import Distribution
+
+__all__ = ["find_kl", "kl_divergence", "entropy"]
+
+KLFn = Callable[[Any, Any], torch.Tensor]
+
+_cache: dict[tuple[type, type, type, type], KLFn | None] = {}
+_entropy_cache: dict[tuple[type, type], Callable[[Any], torch.Tensor] | None] = {}
+_generation = -1
+
+
+def _plugins_state() -> tuple[list[tuple[type, type, KLFn]], list[tuple[type, Any]]]:
+    global _generation
+    from dgmcore import plugins
+
+    gen = plugins.generation()
+    if gen != _generation:
+        _cache.clear()
+        _entropy_cache.clear()
+        _generation = plugins.generation()
+    return plugins.kl_pairs(), plugins.entropy_fns()
+
+
+def _rank(t: type, mro: tuple[type, ...]) -> int | None:
+    try:
+        return mro.index(t)
+    except ValueError:
+        return None
+
+
+def _best(pairs: list[tuple[type, type, KLFn]], a: type, b: type) -> KLFn | None:
+    mro_a, mro_b = a.__mro__, b.__mro__
+    best: tuple[int, int] | None = None
+    found = None
+    for tp, tq, fn in pairs:
+        ra, rb = _rank(tp, mro_a), _rank(tq, mro_b)
+        if ra is None or rb is None:
+            continue
+        if best is None or (ra, rb) < best:
+            best, found = (ra, rb), fn
+    return found
+
+
+def find_kl(p: Distribution, q: Distribution, dp: Any, dq: Any) -> KLFn | None:
+    """The plugin-registered KL function for ``p`` and ``q``, or None.
+
+    ``dp`` and ``dq`` are their ``torch.distributions`` objects.
+    """
+    pairs, _ = _plugins_state()
+    key = (type(p.unwrapped), type(q.unwrapped), type(dp), type(dq))
+    if key in _cache:
+        return _cache[key]
+    fn = _best(pairs, key[0], key[1]) or _best(pairs, key[2], key[3])
+    _cache[key] = fn
+    return fn
+
+
+def kl_divergence(p: Distribution, q: Distribution, dp: Any, dq: Any) -> torch.Tensor | None:
+    """Elementwise analytic KL[p||q], or None when no pair is registered.
+
+    Registered pairs are tried first, then ``torch.distributions.kl_divergence``.
+    """
+    fn = find_kl(p, q, dp, dq)
+    if fn is not None:
+        return fn(dp, dq)
+    try:
+        return torch_kl.kl_divergence(dp, dq)
+    except NotImplementedError:
+        return None
+
+
+def entropy(p: Distribution, dp: Any) -> torch.Tensor:
+    """Elementwise entropy of ``dp``: a registered function, else ``dp.entropy()``."""
+    _, fns = _plugins_state()
+    key = (type(p.unwrapped), type(dp))
+    if key not in _entropy_cache:
+        chosen = None
+        for t in (key[0], key[1]):
+            ranked = [(_rank(tt, t.__mro__), fn) for tt, fn in fns]
+            ranked = [(r, fn) for r, fn in ranked if r is not None]
+            if ranked:
+                chosen = min(ranked, key=lambda rf: rf[0])[1]
+                break
+        _entropy_cache[key] = chosen
+    fn = _entropy_cache[key]
+    return dp.entropy() if fn is None else fn(dp)

@@ -1,0 +1,131 @@
+"""Renaming variables: ``p.replace_var(z="z_t")``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from dgmcore.distributions.base import Distribution, XDict, check_x_dict
+from dgmcore.errors import InputTypeError
+
+__all__ = ["ReplacedVarDistribution"]
+
+
+class ReplacedVarDistribution(Distribution):
+    """A distribution with some of its variables renamed.
+
+    The wrapped distribution keeps its own names; inputs are renamed on the way
+    in and samples on the way out. Its parameters (and memo entries) are those
+    of the wrapped distribution.
+
+    Example:
+        >>> import torch
+        >>> from dgmcore.distributions import ParametricDistribution
+        >>> class Normal(ParametricDistribution):
+        ...     family = torch.distributions.Normal
+        ...     params = ("loc", "scale")
+        >>> p = Normal(loc="z", scale=1.0, var=["x"], cond_var=["z"])
+        >>> p.replace_var(z="z_prev").prob_text
+        'p(x|z_prev)'
+    """
+
+    def __init__(self, base: Distribution, names: dict[str, str]) -> None:
+        known = set(base.var) | set(base.input_var)
+        for old, new in names.items():
+            if old not in known:
+                raise InputTypeError(
+                    f"{base.prob_text} has no variable {old!r} to replace; it has {sorted(known)}"
+                )
+            if not isinstance(new, str) or not new:
+                raise InputTypeError(f"replace_var({old}=...) needs a variable name, got {new!r}")
+        if isinstance(base, ReplacedVarDistribution):  # compose the renamings
+            inner = {o: names.get(n, n) for o, n in base._forward.items()}
+            inner.update({o: n for o, n in names.items() if o not in base._backward})
+            names, base = inner, base.base
+        rename = lambda vs: [names.get(v, v) for v in vs]  # noqa: E731
+        super().__init__(
+            var=rename(base.var),
+            cond_var=rename(base.cond_var),
+            name=base.name,
+            features_shape=base.features_shape,
+            memo=base.memo,
+        )
+        self.base = base
+        self._forward = {v: names.get(v, v) for v in list(base.var) + list(base.input_var)}
+        self._backward = {n: o for o, n in self._forward.items()}
+        self._in_pairs = tuple((o, n) for o, n in self._forward.items())
+
+    @property
+    def distribution_name(self) -> str:  # type: ignore[override]
+        return self.base.distribution_name
+
+    @property
+    def input_var(self) -> list[str]:
+        return [self._forward[v] for v in self.base.input_var]
+
+    @property
+    def unwrapped(self) -> Distribution:
+        return self.base.unwrapped
+
+    @property
+    def has_reparam(self) -> bool:
+        return self.base.has_reparam
+
+    def _architecture(self) -> list[str]:
+        return self.base._architecture()
+
+    def _to_base(self, x_dict: XDict | None) -> XDict:
+        """The base distribution's own variables, under its own names."""
+        x_dict = check_x_dict(x_dict, self)
+        return {old: x_dict[new] for old, new in self._in_pairs if new in x_dict}
+
+    def _from_base(self, samples: XDict) -> XDict:
+        return {self._forward.get(k, k): v for k, v in samples.items()}
+
+    def sample(
+        self,
+        x_dict: XDict | None = None,
+        batch_n: int | None = None,
+        sample_shape: Sequence[int] | torch.Size = (),
+        return_all: bool = True,
+        reparam: bool = False,
+    ) -> XDict:
+        x_dict = check_x_dict(x_dict, self)
+        new = self._from_base(
+            self.base.sample(self._to_base(x_dict), batch_n, sample_shape, False, reparam)
+        )
+        if return_all:
+            out = dict(x_dict)
+            out.update(new)
+            return out
+        return new
+
+    def get_log_prob(
+        self, x_dict: XDict, sum_features: bool = True, feature_dims: Sequence[int] | None = None
+    ) -> torch.Tensor:
+        return self.base.get_log_prob(self._to_base(x_dict), sum_features, feature_dims)
+
+    def get_entropy(
+        self,
+        x_dict: XDict | None = None,
+        sum_features: bool = True,
+        feature_dims: Sequence[int] | None = None,
+    ) -> torch.Tensor:
+        return self.base.get_entropy(self._to_base(x_dict), sum_features, feature_dims)
+
+    def get_params(self, x_dict: XDict | None = None) -> dict[str, Any]:
+        return self.base.get_params(self._to_base(x_dict))
+
+    def get_dist(self, x_dict: XDict | None = None) -> torch.distributions.Distribution:
+        return self.base.get_dist(self._to_base(x_dict))
+
+    def feature_ndim(self, dist: torch.distributions.Distribution) -> int:
+        return self.base.feature_ndim(dist)
+
+    def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
+        return self.base.sample_mean(self._to_base(x_dict))
+
+    def sample_variance(self, x_dict: XDict | None = None) -> torch.Tensor:
+        return self.base.sample_variance(self._to_base(x_dict))

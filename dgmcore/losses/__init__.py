@@ -1,0 +1,38 @@
+"""Losses: objectives written as arithmetic of terms, as in the paper.
+
+The VAE objective of equation (7) is written::
+
+    loss = (KullbackLeibler(q, prior) - p.log_prob().expectation(q)).mean()
+
+Plugins add more losses (``IterativeLoss``, adversarial divergences...), found
+lazily in this namespace.
+"""
+
+from __future__ import annotations
+
+from dgmcore import plugins as _plugins
+from dgmcore.losses.base import ConstantVar, Loss, MaxLoss, MinLoss, Parameter, ValueLoss
+from dgmcore.losses.bounds import ELBO, IWELBO, log_marginal
+from dgmcore.losses.divergences import CrossEntropy, Entropy, KullbackLeibler
+from dgmcore.losses.expectation import Expectation
+from dgmcore.losses.terms import LogProb, Prob
+
+__all__ = [
+    "ELBO",
+    "IWELBO",
+    "ConstantVar",
+    "CrossEntropy",
+    "Entropy",
+    "Expectation",
+    "KullbackLeibler",
+    "LogProb",
+    "Loss",
+    "MaxLoss",
+    "MinLoss",
+    "Parameter",
+    "Prob",
+    "ValueLoss",
+    "log_marginal",
+]
+
+__getattr__, __dir__, get = _plugins.namespace("losses", globals())

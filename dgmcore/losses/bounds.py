@@ -1,0 +1,146 @@
+"""Bounds on the log-likelihood: :class:`ELBO`, :class:`IWELBO`, :func:`log_marginal`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+
+from dgmcore import memo
+from dgmcore.distributions.base import Distribution, check_x_dict
+from dgmcore.errors import InputTypeError
+from dgmcore.losses.base import Loss, XDict
+from dgmcore.losses.expectation import Expectation
+from dgmcore.losses.terms import LogProb, check_distribution
+
+__all__ = ["ELBO", "IWELBO", "log_marginal"]
+
+
+def _inputs(p: Distribution, q: Distribution) -> list[str]:
+    own = set(q.var)
+    out = list(q.input_var)
+    out += [v for v in list(p.var) + list(p.input_var) if v not in own and v not in out]
+    return out
+
+
+class ELBO(Loss):
+    """The evidence lower bound :math:`\\mathbb{E}_{q(z|x)}[\\log p(x,z) - \\log q(z|x)]`.
+
+    A bound: the value to maximise, one per batch element. Train on
+    ``-ELBO(p, q).mean()``.
+
+    Args:
+        p: the joint generative model, e.g. ``p(x|z) * p(z)``.
+        q: the approximate posterior, e.g. ``q(z|x)``.
+        sample_shape: samples of ``z`` per batch element (default ``(1,)``).
+    """
+
+    def __init__(self, p: Distribution, q: Distribution, sample_shape: Iterable[int] | int = (1,)) -> None:
+        self.p = check_distribution(p, "ELBO")
+        self.q = check_distribution(q, "ELBO")
+        self._inner = Expectation(q, LogProb(p) - LogProb(q), sample_shape)
+        super().__init__(_inputs(p, q))
+
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return self._inner._eval(x, samples)
+
+    def _text(self) -> str:
+        return f"E_{{{self.q.prob_text}}}[log {self.p.prob_text} - log {self.q.prob_text}]"
+
+    def _symbolic(self) -> Any:
+        return self._inner._symbolic()
+
+
+class IWELBO(Loss):
+    """The importance-weighted bound of Burda, Grosse and Salakhutdinov (2016).
+
+    .. math::
+        \\mathcal{L}_k = \\mathbb{E}_{z_{1..k} \\sim q}\\left[\\log \\frac{1}{k}
+        \\sum_{i=1}^k \\frac{p(x, z_i)}{q(z_i|x)}\\right]
+
+    Equal to the ELBO at ``k=1``, non-decreasing in ``k`` on average, and
+    converging to :math:`\\log p(x)`. One value per batch element.
+
+    Args:
+        p: the joint generative model.
+        q: the proposal (approximate posterior).
+        k: the number of importance samples.
+    """
+
+    def __init__(self, p: Distribution, q: Distribution, k: int = 5) -> None:
+        self.p = check_distribution(p, "IWELBO")
+        self.q = check_distribution(q, "IWELBO")
+        if not isinstance(k, int) or k < 1:
+            raise InputTypeError(f"IWELBO needs a positive integer k, got {k!r}")
+        self.k = k
+        self._log_k = math.log(k)
+        super().__init__(_inputs(p, q))
+
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return _log_mean_weight(self.p, self.q, x, self.k, self.q.has_reparam, samples)
+
+    def _text(self) -> str:
+        return f"IWELBO_{self.k}[{self.p.prob_text}, {self.q.prob_text}]"
+
+    def _symbolic(self) -> Any:
+        from dgmcore.latex import symbol
+
+        return symbol(
+            self._text(),
+            f"\\mathbb{{E}}\\left[\\log \\frac{{1}}{{{self.k}}}\\sum_{{i=1}}^{{{self.k}}}"
+            f"\\frac{{{self.p.latex}}}{{{self.q.latex}}}\\right]",
+        )
+
+
+def _log_mean_weight(
+    p: Distribution, q: Distribution, x: XDict, k: int, reparam: bool, samples: XDict | None
+) -> torch.Tensor:
+    draw = q.sample(x, sample_shape=(k,), return_all=True, reparam=reparam)
+    if samples is not None:
+        samples.update({v: draw[v] for v in q.var})
+    with memo.extra_sample_dims(1):
+        log_w = p.get_log_prob(draw) - q.get_log_prob(draw)
+    return torch.logsumexp(log_w, dim=0) - math.log(k)
+
+
+def log_marginal(
+    p: Distribution,
+    q: Distribution,
+    x_dict: Mapping[str, Any],
+    k: int = 1000,
+    chunk: int = 100,
+) -> torch.Tensor:
+    """Importance-sampling estimate of :math:`\\log p(x)` for evaluation.
+
+    Draws ``k`` samples from the proposal ``q`` (in chunks of ``chunk`` to bound
+    memory) and returns :math:`\\log \\frac1k \\sum_i p(x,z_i)/q(z_i|x)`, one
+    value per batch element, without gradients. This is the likelihood that
+    :meth:`Distribution.marginalize_var` cannot give in closed form.
+
+    Args:
+        p: the joint model :math:`p(x, z)`.
+        q: the proposal :math:`q(z|x)`.
+        x_dict: the observed variables.
+        k: the number of importance samples.
+        chunk: samples drawn at once.
+    """
+    check_distribution(p, "log_marginal")
+    check_distribution(q, "log_marginal")
+    if not isinstance(k, int) or k < 1 or not isinstance(chunk, int) or chunk < 1:
+        raise InputTypeError(f"log_marginal needs positive integers k and chunk, got {k!r}, {chunk!r}")
+    x = check_x_dict(x_dict, q)
+    parts = []
+    weights = []
+    with torch.no_grad(), memo.scope():
+        done = 0
+        while done < k:
+            n = min(chunk, k - done)
+            parts.append(_log_mean_weight(p, q, x, n, False, None))
+            weights.append(n)
+            done += n
+    stacked = torch.stack(parts) + torch.log(torch.tensor(weights, dtype=parts[0].dtype)).view(
+        -1, *([1] * parts[0].dim())
+    )
+    return torch.logsumexp(stacked, dim=0) - math.log(k)

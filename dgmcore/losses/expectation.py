@@ -1,0 +1,87 @@
+""":class:`Expectation`: :math:`\\mathbb{E}_{p}[f]` by Monte-Carlo."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from dgmcore import memo
+from dgmcore.distributions.base import Distribution
+from dgmcore.errors import InputTypeError
+from dgmcore.losses.base import Loss, XDict, as_loss
+from dgmcore.losses.terms import check_distribution
+
+__all__ = ["Expectation", "sample_shape_of"]
+
+
+def sample_shape_of(sample_shape: Iterable[int] | int, owner: str) -> torch.Size:
+    """Validate a ``sample_shape`` argument."""
+    if isinstance(sample_shape, int):
+        sample_shape = (sample_shape,)
+    try:
+        shape = torch.Size(sample_shape)
+    except TypeError:
+        raise InputTypeError(
+            f"{owner}: sample_shape must be a tuple of ints, got {sample_shape!r}"
+        ) from None
+    if any(s < 1 for s in shape):
+        raise InputTypeError(f"{owner}: sample_shape must be positive, got {tuple(shape)}")
+    return shape
+
+
+class Expectation(Loss):
+    """:math:`\\mathbb{E}_{p}[f]`, estimated with ``sample_shape`` samples per batch element.
+
+    The sample dimensions are averaged out, so the result keeps one value per
+    batch element. With ``reparam=True`` samples are reparameterised when ``p``
+    allows it; when it does not (a discrete ``p``), the gradient is the
+    score-function (REINFORCE) estimator: the value is unchanged and the
+    gradient gains :math:`f \\nabla \\log p`. With ``reparam=False`` no gradient
+    flows through the samples at all.
+
+    Args:
+        p: the distribution to sample from.
+        f: the loss to average.
+        sample_shape: samples per batch element (default ``(1,)``).
+        reparam: use reparameterised (or score-function) gradients.
+    """
+
+    def __init__(
+        self, p: Distribution, f: Loss, sample_shape: Iterable[int] | int = (1,), reparam: bool = True
+    ) -> None:
+        self.p = check_distribution(p, "Expectation")
+        self.f = as_loss(f)
+        self.sample_shape = sample_shape_of(sample_shape, f"Expectation over {p.prob_text}")
+        self.reparam = reparam
+        own = set(p.var)
+        super().__init__(
+            list(p.input_var) + [v for v in self.f._input_var if v not in own and v not in p.input_var]
+        )
+        self._rsample = reparam and p.has_reparam
+        self._score = reparam and not p.has_reparam
+        self._dims = tuple(range(len(self.sample_shape)))
+
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        shape = self.sample_shape
+        draw = self.p.sample(x, sample_shape=shape, return_all=True, reparam=self._rsample)
+        if samples is not None:
+            samples.update({v: draw[v] for v in self.p.var})
+        with memo.extra_sample_dims(len(shape)):
+            value = self.f._eval(draw, samples)
+            if self._score:
+                # REINFORCE surrogate: same value, gradient f * grad log p
+                logp = self.p.get_log_prob(draw)
+                value = value + value.detach() * (logp - logp.detach())
+        return value.mean(dim=self._dims) if self._dims else value
+
+    def _text(self) -> str:
+        return f"E_{{{self.p.prob_text}}}[{self.f._text()}]"
+
+    def _symbolic(self) -> Any:
+        from dgmcore.latex import loss_latex, symbol
+
+        return symbol(
+            self._text(), f"\\mathbb{{E}}_{{{self.p.latex}}}\\left[{loss_latex(self.f)}\\right]"
+        )

@@ -1,0 +1,158 @@
+""":class:`Model`: a loss, the distributions it trains, and an optimizer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+from dgmcore.distributions.base import Distribution
+from dgmcore.errors import InputTypeError, NonFiniteLossError
+from dgmcore.losses.base import Loss
+
+__all__ = ["Model"]
+
+_NAN_POLICIES = ("raise", "skip")
+
+
+class Model:
+    """Optimise a loss over the parameters of some distributions.
+
+    ``train`` runs one optimisation step (zero_grad, loss, backward, optional
+    gradient clipping, optimizer step) and returns the loss, detached;
+    ``test`` evaluates without gradients, with the networks in eval mode.
+
+    A step whose loss (or, when clipping by norm, whose gradient norm) is NaN or
+    infinite changes nothing: parameters and optimizer state stay as they
+    were, and :class:`~dgmcore.errors.NonFiniteLossError` is raised (or, with
+    ``on_nonfinite="skip"``, the step is skipped and the loss returned).
+
+    Args:
+        loss: the objective to minimise (a scalar, e.g. ``(...).mean()``).
+        distributions: the distributions whose parameters are trained.
+        optimizer: a ``torch.optim.Optimizer`` class.
+        optimizer_params: keyword arguments of the optimizer (e.g. ``lr``).
+        clip_grad_norm: clip the global gradient norm to this value.
+        clip_grad_value: clip each gradient element to this magnitude.
+        retain_graph: passed to ``backward``.
+        test_loss: the loss ``test`` evaluates (default: ``loss``).
+        on_nonfinite: ``"raise"`` (default) or ``"skip"``.
+
+    Example:
+        >>> import torch
+        >>> from dgmcore.distributions import ParametricDistribution
+        >>> from dgmcore.models import Model
+        >>> class Normal(ParametricDistribution):
+        ...     family = torch.distributions.Normal
+        ...     params = ("loc", "scale")
+        >>> p = Normal(loc=torch.nn.Parameter(torch.zeros(2)), scale=1.0, var=["x"])
+        >>> model = Model(-p.log_prob().mean(), distributions=[p], optimizer_params={"lr": 0.1})
+        >>> loss = model.train({"x": torch.ones(8, 2)})
+        >>> bool(model.test({"x": torch.ones(8, 2)}) < loss)
+        True
+    """
+
+    def __init__(
+        self,
+        loss: Loss,
+        distributions: Distribution | Iterable[Distribution],
+        optimizer: type[torch.optim.Optimizer] = torch.optim.Adam,
+        optimizer_params: Mapping[str, Any] | None = None,
+        clip_grad_norm: float | None = None,
+        clip_grad_value: float | None = None,
+        retain_graph: bool = False,
+        test_loss: Loss | None = None,
+        on_nonfinite: str = "raise",
+    ) -> None:
+        if not isinstance(loss, Loss):
+            raise InputTypeError(f"Model needs a Loss, got {type(loss).__name__}")
+        if test_loss is not None and not isinstance(test_loss, Loss):
+            raise InputTypeError(f"test_loss must be a Loss, got {type(test_loss).__name__}")
+        if isinstance(distributions, nn.Module):
+            distributions = [distributions]  # type: ignore[list-item]
+        dists = list(distributions)
+        for d in dists:
+            if not isinstance(d, nn.Module):
+                raise InputTypeError(
+                    f"distributions must be dgmcore distributions (nn.Modules), got {type(d).__name__}"
+                )
+        if on_nonfinite not in _NAN_POLICIES:
+            raise InputTypeError(f"on_nonfinite must be one of {_NAN_POLICIES}, got {on_nonfinite!r}")
+        self.loss_cls = loss
+        self.test_loss_cls = test_loss if test_loss is not None else loss
+        self.distributions = nn.ModuleList(dists)
+        params = [p for p in self.distributions.parameters() if p.requires_grad]
+        if not params:
+            raise InputTypeError("the given distributions have no trainable parameters")
+        self.optimizer = optimizer(params, **dict(optimizer_params or {}))
+        self.clip_grad_norm = clip_grad_norm
+        self.clip_grad_value = clip_grad_value
+        self.retain_graph = retain_graph
+        self.on_nonfinite = on_nonfinite
+        self._params = params
+
+    def __str__(self) -> str:
+        lines = ["Distributions (for training):"]
+        lines += [f"  {d.prob_factorized_text}" for d in self.distributions]  # type: ignore[attr-defined]
+        lines += ["Loss function:", f"  {self.loss_cls}", "Optimizer:"]
+        lines += ["  " + line for line in str(self.optimizer).splitlines()]
+        return "\n".join(lines)
+
+    def train(self, train_x_dict: Mapping[str, Any] | None = None, **kwargs: Any) -> torch.Tensor:
+        """One optimisation step; returns the loss (detached).
+
+        Keyword arguments are passed to the loss's ``eval``.
+        """
+        self.distributions.train()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss_cls.eval(train_x_dict, **kwargs)
+        if not torch.isfinite(loss).all():
+            return self._reject(loss, "loss")
+        loss.backward(retain_graph=self.retain_graph)
+        if self.clip_grad_norm is not None:
+            norm = torch.nn.utils.clip_grad_norm_(self._params, self.clip_grad_norm)
+            if not torch.isfinite(norm):
+                return self._reject(loss, "gradient norm")
+        if self.clip_grad_value is not None:
+            torch.nn.utils.clip_grad_value_(self._params, self.clip_grad_value)
+        self.optimizer.step()
+        return loss.detach()
+
+    def _reject(self, loss: torch.Tensor, what: str) -> torch.Tensor:
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.on_nonfinite == "skip":
+            return loss.detach()
+        raise NonFiniteLossError(
+            f"the {what} of {self.loss_cls} is not finite ({loss.detach()}); parameters and "
+            "optimizer state are unchanged. Lower the learning rate, clip gradients "
+            "(clip_grad_norm=...), or pass on_nonfinite='skip'"
+        )
+
+    def test(self, test_x_dict: Mapping[str, Any] | None = None, **kwargs: Any) -> torch.Tensor:
+        """Evaluate the test loss without gradients, networks in eval mode."""
+        self.distributions.eval()
+        try:
+            with torch.no_grad():
+                return self.test_loss_cls.eval(test_x_dict, **kwargs)
+        finally:
+            self.distributions.train()
+
+    def state_dict(self) -> dict[str, Any]:
+        """Networks and optimizer state, for checkpoints."""
+        return {
+            "distributions": self.distributions.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        missing = {"distributions", "optimizer"} - set(state)
+        if missing:
+            raise InputTypeError(
+                f"Model.load_state_dict needs the keys 'distributions' and 'optimizer', "
+                f"missing {sorted(missing)}"
+            )
+        self.distributions.load_state_dict(state["distributions"])
+        self.optimizer.load_state_dict(state["optimizer"])
