@@ -18,7 +18,8 @@ setup() {
     if ! "$PY" -c "import torch" >/dev/null 2>&1; then
         "$PY" -m pip install -q "torch==2.13.0"
     fi
-    local stamp="$VENV/.dgmcore-setup" extra="${1:-test}"
+    local extra="${1:-test}"
+    local stamp="$VENV/.dgmcore-setup-${extra//,/-}"
     local digest
     digest=$(cat pyproject.toml plugins/*/pyproject.toml 2>/dev/null | sha1sum | cut -d' ' -f1)-$extra
     if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
@@ -33,7 +34,7 @@ setup() {
 
 case "${1:-}" in
     setup) setup ;;
-    demo) setup; shift; "$PY" examples/vae_digits.py "$@" ;;
+    demo) setup demo; shift; "$PY" examples/vae_digits.py "$@" ;;
     test)
         setup
         shift
