@@ -11,7 +11,7 @@ from torch import nn
 from dgmcore import memo
 from dgmcore.distributions.base import Distribution, XDict, check_x_dict, var_list
 from dgmcore.distributions.special import Deterministic
-from dgmcore.errors import GraphError, NoDensityError
+from dgmcore.errors import GraphError, InputTypeError, NoDensityError
 
 __all__ = ["JointDistribution", "MarginalizedDistribution"]
 
@@ -205,6 +205,12 @@ class JointDistribution(Distribution):
         return last.sample_variance(x_dict)
 
     def replace_var(self, **names: str) -> Distribution:
+        unknown = sorted(set(names) - set(self._var) - set(self.input_var))
+        if unknown:
+            raise InputTypeError(
+                f"{self.prob_text} has no variable {unknown[0]!r} to replace; it has "
+                f"{sorted(set(self._var) | set(self.input_var))}"
+            )
         factors = []
         for f in self._factor_list:
             own = {k: v for k, v in names.items() if k in f.var or k in f.input_var}

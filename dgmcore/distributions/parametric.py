@@ -12,7 +12,7 @@ from torch import nn
 from dgmcore import memo
 from dgmcore.distributions.base import Distribution, XDict, check_x_dict
 from dgmcore.distributions.forward import run_forward, shapes_of
-from dgmcore.errors import DGMError, InputTypeError, ParameterError, ShapeError
+from dgmcore.errors import DGMError, InputTypeError, NoDensityError, ParameterError, ShapeError
 
 __all__ = ["ParametricDistribution"]
 
@@ -109,6 +109,8 @@ class ParametricDistribution(Distribution):
         self._n_feat: int | None = None  # feature dims of log_prob's output, once known
         if self._const_names and not self._has_forward and not self._cond_params:
             self._init_constant_shape()
+        elif self._const_names:
+            self._check_constants()
 
     # -- construction helpers ----------------------------------------------------
     def _init_constant_shape(self) -> None:
@@ -134,6 +136,30 @@ class ParametricDistribution(Distribution):
                     self.register_buffer(n, value.expand(fs).clone())
         elif not fs:
             self._features_shape = shape
+
+    def _check_constants(self) -> None:
+        """Validate each constant against its ``arg_constraints`` entry, once.
+
+        Used when the other parameters come from inputs, so the family cannot be
+        built yet: a negative constant scale is still caught at construction.
+        """
+        constraints = self.family.arg_constraints
+        if not isinstance(constraints, dict):  # a property on some families: skip
+            return
+        for n in self._const_names:
+            c = constraints.get(n)
+            if c is None or torch.distributions.constraints.is_dependent(c):
+                continue
+            value = getattr(self, n).detach()
+            try:
+                ok = bool(c.check(value).all())
+            except (RuntimeError, ValueError):
+                ok = True  # a shape the family would reject is reported when it is built
+            if not ok:
+                raise ParameterError(
+                    f"{self.prob_text} ({type(self).__name__}): parameter {n} must satisfy "
+                    f"{c}, got {value}"
+                )
 
     # -- extension points ------------------------------------------------------------
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -317,7 +343,14 @@ class ParametricDistribution(Distribution):
         from dgmcore.distributions.registry import entropy
 
         dist = self.get_dist(x_dict)
-        ent = entropy(self, dist)
+        try:
+            ent = entropy(self, dist)
+        except NotImplementedError:
+            raise NoDensityError(
+                f"{self.prob_text} ({type(self).__name__}) has no closed-form entropy; use "
+                "Entropy(p, analytical=False) for the Monte-Carlo estimate, or register one with "
+                "a plugin's register_entropy hook"
+            ) from None
         return self._reduce(ent, self.feature_ndim(dist), sum_features, feature_dims)
 
     def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:

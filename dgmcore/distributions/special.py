@@ -71,7 +71,11 @@ class Deterministic(Distribution):
     ) -> XDict:
         x_dict = check_x_dict(x_dict, self)
         out = self.get_params(x_dict)
-        new = {v: out[v] for v in self._var}
+        if sample_shape:  # the value is the same for every sample: expand, no copy
+            shape = tuple(sample_shape)
+            new = {v: out[v].expand(*shape, *out[v].shape) for v in self._var}
+        else:
+            new = {v: out[v] for v in self._var}
         if return_all:
             merged = dict(x_dict)
             merged.update(new)

@@ -1,0 +1,28 @@
+"""Fixtures for the core tests.
+
+The test families live in :mod:`tests.core.families` (families are plugins, so
+the core tests define their own by subclassing ``ParametricDistribution``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # --import-mode=importlib does not add the rootdir
+    sys.path.insert(0, str(ROOT))
+
+from dgmcore import memo  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_clean_memo():
+    """Every test starts seeded and with no memo scope open, and must leave none open."""
+    torch.manual_seed(0)
+    yield
+    state = memo._state
+    assert state.depth == 0 and state.store is None and state.sample_ndim == 0 and state.disabled == 0
