@@ -6,7 +6,8 @@
 process, in this order:
 
 1. entry points of the group ``dgmcore.plugins`` (read with importlib-metadata),
-   unless ``DGMCORE_DISABLE_PLUGIN_AUTOLOAD=1`` or :func:`reset` restricted them;
+   all of them unless ``DGMCORE_DISABLE_PLUGIN_AUTOLOAD=1`` (none),
+   ``DGMCORE_ONLY_ENTRY_POINTS=name,...`` (only those) or :func:`reset` say otherwise;
 2. the import paths in ``DGMCORE_PLUGINS=pkg.mod,other.mod``.
 
 :func:`register` and :func:`unregister` change the set at any time; namespaces
@@ -92,6 +93,7 @@ GROUP = "dgmcore.plugins"
 ENV_PLUGINS = "DGMCORE_PLUGINS"
 ENV_DISABLE = "DGMCORE_DISABLE_PLUGINS"
 ENV_NO_AUTOLOAD = "DGMCORE_DISABLE_PLUGIN_AUTOLOAD"
+ENV_ONLY = "DGMCORE_ONLY_ENTRY_POINTS"
 
 # Which first-party package provides a name, for the "pip install" hint. This
 # is the only place the core names concrete families, flows, losses or models.
@@ -272,9 +274,11 @@ def reset(*, entry_points: bool | Iterable[str] | None = None) -> None:
 
     Args:
         entry_points: which installed plugins discovery may load from now on:
-            None (the default) loads all of them unless the environment sets
-            ``DGMCORE_DISABLE_PLUGIN_AUTOLOAD=1``; False loads none; an iterable
-            of names loads only those (matched like ``DGMCORE_DISABLE_PLUGINS``).
+            None (the default) follows the environment
+            (``DGMCORE_DISABLE_PLUGIN_AUTOLOAD=1``: none;
+            ``DGMCORE_ONLY_ENTRY_POINTS=name,...``: only those; otherwise all);
+            True loads all; False loads none; an iterable of names loads only
+            those (matched like ``DGMCORE_DISABLE_PLUGINS``).
             ``DGMCORE_PLUGINS`` is always honoured.
 
     Hookspecs added with :func:`add_hookspecs` are kept.
@@ -359,8 +363,8 @@ def call_hook(
         **kwargs: the hook's arguments; each implementation receives the ones it names.
 
     Returns:
-        ``(plugin name, result)`` for each implementation that ran, in pluggy's
-        call order.
+        ``(plugin name, result)`` for each implementation that ran, in the
+        order the plugins were registered (``tryfirst`` / ``trylast`` first / last).
     """
     _ensure()
     results: list[tuple[str, Any]] = []
@@ -572,11 +576,17 @@ def _candidates() -> list[_Plugin]:
     found: list[_Plugin] = []
     allowed = _state.entry_points
     if allowed is None:
-        allowed = os.environ.get(ENV_NO_AUTOLOAD, "").strip().lower() in ("", "0", "false", "no")
+        only = _split(os.environ.get(ENV_ONLY, ""))
+        if os.environ.get(ENV_NO_AUTOLOAD, "").strip().lower() not in ("", "0", "false", "no"):
+            allowed = False
+        else:
+            allowed = frozenset(_norm(n) for n in only) if only else True
     if allowed is not False:
         import importlib_metadata
 
-        eps = list(importlib_metadata.entry_points(group=GROUP))
+        # Sorted, so load order (and every message naming "first"/"other") is reproducible.
+        eps = sorted(importlib_metadata.entry_points(group=GROUP),
+                     key=lambda ep: (ep.dist.name if ep.dist else "", ep.name))
         per_dist: dict[str | None, int] = {}
         for ep in eps:
             dist = ep.dist.name if ep.dist is not None else None
@@ -727,9 +737,10 @@ def _impls(hook_name: str) -> list[tuple[_Plugin, Any]]:
     if caller is None:
         return []
     owners = {id(r.obj): r for r in _ok() if r.obj is not None}
-    # pluggy calls the last registered implementation first; keep its order.
-    return [(owners[id(i.plugin)], i) for i in reversed(caller.get_hookimpls())
-            if id(i.plugin) in owners]
+    # Registration order (pluggy itself calls the last registered first), with
+    # tryfirst / trylast honoured: "first provider" in messages means loaded first.
+    impls = sorted(caller.get_hookimpls(), key=lambda i: 0 if i.tryfirst else 2 if i.trylast else 1)
+    return [(owners[id(i.plugin)], i) for i in impls if id(i.plugin) in owners]
 
 
 def _api_problem(obj: Any) -> str | None:
