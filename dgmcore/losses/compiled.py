@@ -6,34 +6,75 @@ from typing import Any
 
 import torch
 
+from dgmcore import memo
 from dgmcore.losses.base import Loss, XDict
 
 __all__ = ["CompiledLoss"]
 
 
 class CompiledLoss(Loss):
-    """A loss whose evaluation runs through ``torch.compile``.
+    """A loss whose evaluation runs through ``torch.compile``; built by :meth:`Loss.compile`.
 
     The whole objective (networks, distributions, loss arithmetic) is traced
-    into one graph; values and gradients equal the eager loss (random draws
+    into one graph. Values and gradients equal the eager loss; random draws
     follow the compiler's random-number semantics unless
-    ``torch._inductor.config.fallback_random`` is set). Built by
-    :meth:`Loss.compile`.
+    ``torch._inductor.config.fallback_random = True`` (the ``"eager"`` and
+    ``"aot_eager"`` backends draw exactly as eager code does).
+
+    The memo cache (:mod:`dgmcore.memo`) is switched off inside the compiled
+    region: its keys are tensor identities, which the tracer cannot follow
+    without breaking the graph. Nothing is lost: the traced graph is
+    deduplicated by the compiler's common-subexpression elimination, so a
+    network called twice on the same inputs is computed once. The one
+    difference from eager evaluation is for networks with randomness of their
+    own (dropout): compiled, each term draws its own mask, as with
+    ``memo=False``.
+
+    The first evaluation runs eagerly. It fills the lazy caches the loss
+    consults (plugin discovery, the KL registry's dispatch, feature dimensions
+    inferred from the first parameters), so the graph traced from the second
+    evaluation on holds tensor operations only and no graph breaks.
+
+    ``eval(..., return_dict=True)`` is compiled too: the drawn variables are
+    returned from the graph.
+
+    Args:
+        loss: the loss to compile.
+        **compile_kwargs: passed to ``torch.compile`` (``backend``, ``mode``...).
+
+    Example:
+        >>> import torch
+        >>> from dgmcore.losses import Parameter
+        >>> loss = (2 * Parameter("a") - 1).compile(backend="eager")
+        >>> loss.eval({"a": torch.tensor([1.0, 2.0])})
+        tensor([1., 3.])
+        >>> str(loss)
+        '2 * a - 1'
     """
 
     def __init__(self, loss: Loss, **compile_kwargs: Any) -> None:
+        if isinstance(loss, CompiledLoss):
+            loss = loss.loss
         super().__init__(loss._input_var)
         self.loss = loss
         self._precedence = loss._precedence
         self._fn = torch.compile(self._run, **compile_kwargs)
+        self._warm = False
 
-    def _run(self, x: XDict) -> torch.Tensor:
-        return self.loss._eval(x, None)
+    def _run(self, x: XDict, with_samples: bool) -> tuple[torch.Tensor, XDict | None]:
+        samples: XDict | None = {} if with_samples else None
+        return self.loss._eval(x, samples), samples
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        if samples is not None:
-            return self.loss._eval(x, samples)
-        return self._fn(x)
+        if not self._warm:  # see the class docstring
+            value = self.loss._eval(x, samples)
+            self._warm = True
+            return value
+        with memo.disabled():  # see the class docstring
+            value, drawn = self._fn(x, samples is not None)
+        if drawn:
+            samples.update(drawn)  # type: ignore[union-attr]
+        return value
 
     def _text(self) -> str:
         return self.loss._text()
