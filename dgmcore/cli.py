@@ -93,6 +93,16 @@ class Commands:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``dgm`` with ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     args_list = list(sys.argv[1:] if argv is None else argv)
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        return _main(args_list)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+    print(f"dgm: {category.__name__}: {message}", file=sys.stderr)
+
+
+def _main(args_list: list[str]) -> int:
     parser, subparsers = _parser()
     first = next((a for a in args_list if not a.startswith("-")), None)
     owners: dict[str, list[str]] = {}

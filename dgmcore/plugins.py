@@ -241,11 +241,15 @@ def register(module_or_object: Any, name: str | None = None) -> PluginStatus:
         for other in _state.plugins.values():
             if other.obj is module_or_object and other.status == "ok":
                 raise PluginError(f"{module_or_object!r} is already registered as {other.name!r}")
-        rec = _Plugin(name=name, source="programmatic", obj=module_or_object,
-                      path=getattr(module_or_object, "__name__", None))
-        rec.version = getattr(module_or_object, "__version__", None)
+        path = getattr(module_or_object, "__name__", None)
+        rec = _Plugin(name=name, source="programmatic", obj=module_or_object, path=path,
+                      aliases={path} if isinstance(path, str) else set())
+        rec.version = _version_of(module_or_object)
         _state.plugins[name] = rec
-        _activate(rec)
+        if _matches(rec, _disabled()):
+            _set(rec, "disabled", f"disabled by {ENV_DISABLE}")
+        else:
+            _activate(rec)
         if _state.discovered and not _state.discovering:
             _check_pending()
         _conflicts()
@@ -625,7 +629,7 @@ def _drain() -> None:
             _break(rec, f"another dgmcore plugin is already named {taken!r}")
             continue
         _state.plugins[rec.name] = rec
-        if _matches(rec, frozenset(_norm(n) for n in _split(os.environ.get(ENV_DISABLE, "")))):
+        if _matches(rec, _disabled()):
             _set(rec, "disabled", f"disabled by {ENV_DISABLE}")
             continue
         loader, rec.load = rec.load, None
@@ -635,7 +639,7 @@ def _drain() -> None:
             _break(rec, f"import of {rec.path} failed: {_describe(err)}")
             continue
         if rec.version is None:
-            rec.version = getattr(rec.obj, "__version__", None)
+            rec.version = _version_of(rec.obj)
         for other in _state.plugins.values():
             if other is not rec and other.obj is rec.obj and other.status == "ok":
                 _set(rec, "disabled", f"same module as dgmcore plugin {other.name!r}")
@@ -857,6 +861,19 @@ def _norm(name: str) -> str:
 
 def _split(value: str) -> list[str]:
     return [p.strip() for p in value.split(",") if p.strip()]
+
+
+def _disabled() -> frozenset[str]:
+    return frozenset(_norm(n) for n in _split(os.environ.get(ENV_DISABLE, "")))
+
+
+def _version_of(obj: Any) -> str | None:
+    """``__version__`` of the plugin module, else of its top-level package."""
+    version = getattr(obj, "__version__", None)
+    if version is None and isinstance(obj, ModuleType):
+        top = sys.modules.get(obj.__name__.partition(".")[0])
+        version = getattr(top, "__version__", None)
+    return str(version) if version is not None else None
 
 
 def _matches(rec: _Plugin, wanted: frozenset[str]) -> bool:

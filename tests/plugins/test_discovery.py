@@ -231,6 +231,7 @@ def test_private_module_by_env(fake_site):
     assert result["cls"] == "private_ext.plugin"
     ok, missing = result["statuses"]
     assert ok["name"] == "private_ext.plugin" and ok["source"] == "env" and ok["status"] == "ok"
+    assert ok["version"] == "0.0.7"  # the package's __version__
     assert ok["provides"] == {"models": ["PrivateModel"]}
     assert missing["name"] == "no_such_module" and missing["status"] == "broken"
     assert len(result["warnings"]) == 1
@@ -367,3 +368,44 @@ def test_unknown_name_when_first_party_plugin_is_broken(fake_site):
         """
     )
     assert "dgmcore-families is installed but broken" in result and "half-installed" in result
+
+
+def test_plugin_using_another_plugins_name_at_import(fake_site):
+    # dgmtest-a loads first (sorted) and needs dgmtest-z's class while it is imported.
+    fake_site.dist("dgmtest-a", {"a": "dgmtest_a"}, {"dgmtest_a.py": """
+        import dgmcore
+        from dgmcore import plugins
+
+        Base = plugins.get("models", "ZModel")
+
+        class AModel(Base):
+            pass
+
+        @dgmcore.hookimpl
+        def register_models():
+            return [AModel]
+        """})
+    plain(fake_site, "dgmtest-z", "ZModel")
+    result = fake_site.run(
+        """
+        from dgmcore import plugins
+        emit({"names": plugins.names("models"), "warnings": warned(),
+              "statuses": [(s.name, s.status) for s in plugins.statuses()]})
+        """
+    )
+    assert result["names"] == ["AModel", "ZModel"]
+    assert sorted(map(tuple, result["statuses"])) == [("dgmtest-a", "ok"), ("dgmtest-z", "ok")]
+    assert result["warnings"] == []
+
+
+def test_programmatic_register_honours_disable(fake_site):
+    result = fake_site.run(
+        """
+        import types
+        from dgmcore import plugins
+        status = plugins.register(types.ModuleType("blocked_mod"), name="blocked")
+        emit([status.status, status.reason])
+        """,
+        DGMCORE_DISABLE_PLUGINS="blocked",
+    )
+    assert result == ["disabled", "disabled by DGMCORE_DISABLE_PLUGINS"]
