@@ -17,6 +17,14 @@ from dgmcore.errors import DGMError, InputTypeError, NoDensityError, ParameterEr
 __all__ = ["ParametricDistribution"]
 
 
+def _error_class(err: Exception) -> type[DGMError]:
+    """ShapeError for torch's broadcasting failures, ParameterError for the rest."""
+    msg = str(err)  # torch's constraint messages mention shapes too: test for them first
+    if "constraint" not in msg and ("size" in msg or "shape" in msg):
+        return ShapeError
+    return ParameterError
+
+
 class ParametricDistribution(Distribution):
     """A distribution of one variable from a ``torch.distributions`` family.
 
@@ -119,7 +127,9 @@ class ParametricDistribution(Distribution):
         try:
             td = self.make_dist(consts, validate_args=True)
         except (ValueError, RuntimeError) as err:
-            raise ParameterError(f"{self.prob_text} ({type(self).__name__}): {err}") from err
+            shapes = {n: tuple(v.shape) for n, v in consts.items()}
+            cls = _error_class(err)
+            raise cls(f"{self.prob_text} ({type(self).__name__}) parameters {shapes}: {err}") from err
         shape = td.batch_shape + td.event_shape
         fs = self._features_shape
         if fs and shape != fs:
@@ -203,7 +213,7 @@ class ParametricDistribution(Distribution):
         except (ValueError, RuntimeError, TypeError) as err:
             given = {k: tuple(v.shape) if isinstance(v, torch.Tensor) else v for k, v in params.items()}
             inputs_shapes = shapes_of({v: x_dict.get(v) for v in self._cond_var})
-            cls = ShapeError if "shape" in str(err) or "size" in str(err) else ParameterError
+            cls = _error_class(err)
             raise cls(
                 f"{self.prob_text} ({type(self).__name__}) could not be built from parameters "
                 f"{given} (inputs: {inputs_shapes}): {err}"

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from dgmcore.distributions.base import Distribution, XDict, check_x_dict
-from dgmcore.errors import InputTypeError
+from dgmcore.errors import InputTypeError, MissingVariableError
 
 __all__ = ["ReplacedVarDistribution"]
 
@@ -81,6 +81,11 @@ class ReplacedVarDistribution(Distribution):
         x_dict = check_x_dict(x_dict, self)
         return {old: x_dict[new] for old, new in self._in_pairs if new in x_dict}
 
+    def _renamed(self, err: MissingVariableError, x_dict: Any) -> MissingVariableError:
+        """The wrapped distribution's missing-variable error, in this one's names."""
+        given = x_dict if isinstance(x_dict, dict) else {}
+        return MissingVariableError(self._forward.get(err.variable, err.variable), self.prob_text, given)
+
     def _from_base(self, samples: XDict) -> XDict:
         return {self._forward.get(k, k): v for k, v in samples.items()}
 
@@ -93,9 +98,12 @@ class ReplacedVarDistribution(Distribution):
         reparam: bool = False,
     ) -> XDict:
         x_dict = check_x_dict(x_dict, self)
-        new = self._from_base(
-            self.base.sample(self._to_base(x_dict), batch_n, sample_shape, False, reparam)
-        )
+        try:
+            new = self._from_base(
+                self.base.sample(self._to_base(x_dict), batch_n, sample_shape, False, reparam)
+            )
+        except MissingVariableError as err:
+            raise self._renamed(err, x_dict) from None
         if return_all:
             out = dict(x_dict)
             out.update(new)
@@ -105,7 +113,10 @@ class ReplacedVarDistribution(Distribution):
     def get_log_prob(
         self, x_dict: XDict, sum_features: bool = True, feature_dims: Sequence[int] | None = None
     ) -> torch.Tensor:
-        return self.base.get_log_prob(self._to_base(x_dict), sum_features, feature_dims)
+        try:
+            return self.base.get_log_prob(self._to_base(x_dict), sum_features, feature_dims)
+        except MissingVariableError as err:
+            raise self._renamed(err, x_dict) from None
 
     def get_entropy(
         self,
@@ -113,19 +124,34 @@ class ReplacedVarDistribution(Distribution):
         sum_features: bool = True,
         feature_dims: Sequence[int] | None = None,
     ) -> torch.Tensor:
-        return self.base.get_entropy(self._to_base(x_dict), sum_features, feature_dims)
+        try:
+            return self.base.get_entropy(self._to_base(x_dict), sum_features, feature_dims)
+        except MissingVariableError as err:
+            raise self._renamed(err, x_dict) from None
 
     def get_params(self, x_dict: XDict | None = None) -> dict[str, Any]:
-        return self.base.get_params(self._to_base(x_dict))
+        try:
+            return self.base.get_params(self._to_base(x_dict))
+        except MissingVariableError as err:
+            raise self._renamed(err, x_dict) from None
 
     def get_dist(self, x_dict: XDict | None = None) -> torch.distributions.Distribution:
-        return self.base.get_dist(self._to_base(x_dict))
+        try:
+            return self.base.get_dist(self._to_base(x_dict))
+        except MissingVariableError as err:
+            raise self._renamed(err, x_dict) from None
 
     def feature_ndim(self, dist: torch.distributions.Distribution) -> int:
         return self.base.feature_ndim(dist)
 
     def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
-        return self.base.sample_mean(self._to_base(x_dict))
+        try:
+            return self.base.sample_mean(self._to_base(x_dict))
+        except MissingVariableError as err:
+            raise self._renamed(err, x_dict) from None
 
     def sample_variance(self, x_dict: XDict | None = None) -> torch.Tensor:
-        return self.base.sample_variance(self._to_base(x_dict))
+        try:
+            return self.base.sample_variance(self._to_base(x_dict))
+        except MissingVariableError as err:
+            raise self._renamed(err, x_dict) from None
