@@ -66,8 +66,32 @@ def symbol(text: str, tex: str) -> Any:
     return _term_class(text)
 
 
+_printer: Any = None
+
+
+def _ordered_printer() -> Any:
+    """A sympy LaTeX printer that keeps the written order (built on first use)."""
+    global _printer
+    if _printer is None:
+        from sympy.printing.latex import LatexPrinter
+        from sympy.printing.precedence import PRECEDENCE
+
+        class OrderedLatexPrinter(LatexPrinter):
+            # sympy writes ``a * 2`` as "a 2" and ``-(a + b)`` as "- (a + b)"
+            def _print_Mul(self, expr: Any) -> str:
+                if len(expr.args) == 2:
+                    left, right = expr.args
+                    if right.is_Number and not left.is_Number:
+                        prec = PRECEDENCE["Mul"]
+                        return f"{self.parenthesize(left, prec)} \\cdot {self.parenthesize(right, prec)}"
+                    if left == -1 and right.is_Add:
+                        return f"- \\left({self._print(right)}\\right)"
+                return super()._print_Mul(expr)
+
+        _printer = OrderedLatexPrinter({"order": "none"})
+    return _printer
+
+
 def loss_latex(loss: Loss) -> str:
     """LaTeX of a loss's formula, terms in the order they were written."""
-    import sympy
-
-    return sympy.latex(loss.symbolic(), order="none")
+    return _ordered_printer().doprint(loss.symbolic())

@@ -264,10 +264,13 @@ class BinaryLoss(Loss):
         import sympy
 
         a, b = self.a._symbolic(), self.b._symbolic()
-        if self.op == "+":
-            return sympy.Add(a, b, evaluate=False)
-        if self.op == "-":
-            return sympy.Add(a, sympy.Mul(-1, b, evaluate=False), evaluate=False)
+        if self.op in "+-":
+            # flatten so that a + b - c prints without brackets, in the written order
+            left = list(a.args) if isinstance(a, sympy.Add) else [a]
+            if self.op == "-":
+                return sympy.Add(*left, sympy.Mul(-1, b, evaluate=False), evaluate=False)
+            right = list(b.args) if isinstance(b, sympy.Add) else [b]
+            return sympy.Add(*left, *right, evaluate=False)
         if self.op == "*":
             return sympy.Mul(a, b, evaluate=False)
         return sympy.Mul(a, sympy.Pow(b, -1, evaluate=False), evaluate=False)
@@ -425,10 +428,11 @@ class _Extremum(Loss):
         return f"{self._word}({self.a._text()}, {self.b._text()})"
 
     def _symbolic(self) -> Any:
-        import sympy
+        from dgmcore.latex import loss_latex, symbol
 
-        fn = sympy.Min if self._word == "min" else sympy.Max
-        return fn(self.a._symbolic(), self.b._symbolic(), evaluate=False)
+        # not sympy.Min/Max: they sort their arguments
+        tex = f"\\{self._word}\\left({loss_latex(self.a)}, {loss_latex(self.b)}\\right)"
+        return symbol(self._text(), tex)
 
 
 class MinLoss(_Extremum):

@@ -140,7 +140,6 @@ def log_marginal(
             parts.append(_log_mean_weight(p, q, x, n, False, None))
             weights.append(n)
             done += n
-    stacked = torch.stack(parts) + torch.log(torch.tensor(weights, dtype=parts[0].dtype, device=parts[0].device)).view(
-        -1, *([1] * parts[0].dim())
-    )
+    log_n = torch.tensor(weights, dtype=parts[0].dtype, device=parts[0].device).log()
+    stacked = torch.stack(parts) + log_n.view(-1, *([1] * parts[0].dim()))
     return torch.logsumexp(stacked, dim=0) - math.log(k)

@@ -53,9 +53,10 @@ class LogProb(Loss):
         return f"log {self.p.prob_text}"
 
     def _symbolic(self) -> Any:
-        from dgmcore.latex import symbol
+        from dgmcore.latex import factor_latex, symbol
 
-        return symbol(self._text(), f"\\log {self.p.latex}")
+        # log p(x,z), as in the text: "\log p(x|z)p(z)" would read as a product
+        return symbol(self._text(), f"\\log {factor_latex(self.p)}")
 
 
 class Prob(LogProb):
@@ -68,6 +69,6 @@ class Prob(LogProb):
         return self.p.prob_text
 
     def _symbolic(self) -> Any:
-        from dgmcore.latex import symbol
+        from dgmcore.latex import factor_latex, symbol
 
-        return symbol(self._text(), self.p.latex)
+        return symbol(self._text(), factor_latex(self.p))
