@@ -140,10 +140,22 @@ class ParametricDistribution(Distribution):
                     f"{self.prob_text}: parameters of shape {tuple(shape)} do not broadcast to "
                     f"features_shape {tuple(fs)}"
                 ) from None
+            # Each constant keeps its own event dims (probs of a Categorical: the
+            # categories; scale_tril: a matrix) behind the batch part of features_shape.
+            batch = fs[: len(fs) - len(td.event_shape)]
+            constraints = td.arg_constraints
             for n in self._const_names:
                 value = getattr(self, n)
                 if not isinstance(value, nn.Parameter):
-                    self.register_buffer(n, value.expand(fs).clone())
+                    event = min(getattr(constraints.get(n), "event_dim", 0), value.dim())
+                    try:
+                        value = value.expand(batch + value.shape[value.dim() - event :])
+                    except RuntimeError:
+                        raise ShapeError(
+                            f"{self.prob_text}: parameter {n} of shape {tuple(value.shape)} does "
+                            f"not broadcast to features_shape {tuple(fs)}"
+                        ) from None
+                    self.register_buffer(n, value.clone())
         elif not fs:
             self._features_shape = shape
 
@@ -181,6 +193,16 @@ class ParametricDistribution(Distribution):
     ) -> torch.distributions.Distribution:
         """Build the ``torch.distributions`` object from the parameters."""
         return self.family(**params, validate_args=validate_args)
+
+    def accepts_value(self, value: torch.Tensor) -> bool:
+        """Whether a value that does not end in ``features_shape`` can still be scored.
+
+        Called by :meth:`get_log_prob` only when that shape check fails, so it
+        costs nothing otherwise. Families that accept two encodings of a value
+        override it (a categorical family: class labels and one-hot vectors)
+        and convert in :meth:`log_prob_value`. The default accepts nothing.
+        """
+        return False
 
     def log_prob_value(self, dist: torch.distributions.Distribution, value: torch.Tensor) -> torch.Tensor:
         """Elementwise log density of ``value`` under ``dist``."""
@@ -330,7 +352,7 @@ class ParametricDistribution(Distribution):
             raise self._missing(err, x_dict) from None
         n_feat = self.feature_ndim(dist)
         fs = self._features_shape
-        if fs and value.shape[value.dim() - len(fs) :] != fs:
+        if fs and value.shape[value.dim() - len(fs) :] != fs and not self.accepts_value(value):
             raise ShapeError(
                 f"{self.prob_text}: {self._var[0]!r} should end in features_shape {tuple(fs)}, "
                 f"got a tensor of shape {tuple(value.shape)}"
