@@ -1,0 +1,150 @@
+"""Categorical families: :class:`Categorical` (labels) and :class:`OneHotCategorical` (one-hot).
+
+Both score both encodings of a category: an integer class label, and a
+floating-point one-hot vector (a soft vector on the simplex, such as a relaxed
+sample, is scored as :math:`\\sum_k x_k \\log p_k`, the negative cross-entropy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from dgmcore.distributions import ParametricDistribution
+from dgmcore.errors import ShapeError
+
+__all__ = ["Categorical", "OneHotCategorical"]
+
+
+def _one_hot_log_prob(owner: ParametricDistribution, logits: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """:math:`\\sum_k x_k \\log p_k` for one-hot (or soft) vectors ``value`` of length K."""
+    k = logits.shape[-1]
+    if value.shape[-1:] != (k,):
+        raise ShapeError(
+            f"{owner.prob_text}: a floating-point value is read as one-hot vectors over {k} "
+            f"categories, but its last dimension has size {value.shape[-1] if value.dim() else 0}; "
+            "pass class labels as an integer tensor"
+        )
+    if owner.validate_args and not bool(
+        ((value >= 0).all() & torch.isclose(value.sum(-1), value.new_ones(())).all())
+    ):
+        raise ShapeError(f"{owner.prob_text}: one-hot values must be non-negative and sum to 1")
+    return (value * logits).sum(-1)  # torch keeps normalised logits finite (probs are clamped)
+
+
+def _label_log_prob(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """:math:`\\log p_y` for integer class labels ``y`` (broadcast against the batch of ``logits``)."""
+    index = labels.long().unsqueeze(-1)
+    index, log_pmf = torch.broadcast_tensors(index, logits)
+    return log_pmf.gather(-1, index[..., :1]).squeeze(-1)
+
+
+class Categorical(ParametricDistribution):
+    """The categorical distribution over ``K`` classes; samples are integer labels.
+
+    Give exactly one of ``probs`` or ``logits``; their last dimension is the
+    number of classes K, and ``features_shape`` is the shape of the labels
+    (``()`` for one label per batch element).
+
+    Scoring accepts integer labels (shape ``batch + features_shape``) and
+    floating-point one-hot vectors (shape ``batch + features_shape + (K,)``)
+    alike: both give :math:`\\log p_y`. The dtype decides: a float tensor is
+    one-hot, an integer tensor holds labels (``F.one_hot`` returns integers:
+    call ``.float()`` on it to score it as one-hot, or pass the labels).
+
+    Coming from Pixyz: Pixyz's ``Categorical`` samples one-hot vectors; that is
+    :class:`OneHotCategorical` here.
+
+    Example:
+        >>> import torch
+        >>> from dgmcore_families import Categorical
+        >>> p = Categorical(probs=torch.tensor([0.2, 0.3, 0.5]), var=["y"])
+        >>> p.sample(batch_n=4)["y"].dtype
+        torch.int64
+        >>> labels = torch.tensor([2, 0])
+        >>> p.get_log_prob({"y": labels})
+        tensor([-0.6931, -1.6094])
+        >>> p.get_log_prob({"y": torch.nn.functional.one_hot(labels, 3).float()})
+        tensor([-0.6931, -1.6094])
+    """
+
+    family = torch.distributions.Categorical
+    params = ("probs", "logits")
+
+    def accepts_value(self, value: torch.Tensor) -> bool:
+        fs = self.features_shape
+        return value.is_floating_point() and value.shape[value.dim() - len(fs) - 1 : -1] == fs
+
+    def log_prob_value(self, dist: torch.distributions.Distribution, value: torch.Tensor) -> torch.Tensor:
+        if value.is_floating_point():
+            return _one_hot_log_prob(self, dist.logits, value)
+        return _label_log_prob(dist.logits, value)
+
+
+class OneHotCategorical(ParametricDistribution):
+    """The categorical distribution over ``K`` classes; samples are one-hot vectors.
+
+    Give exactly one of ``probs`` or ``logits``. ``features_shape`` ends in K.
+    This is Pixyz's ``Categorical``.
+
+    Scoring accepts one-hot vectors (float or integer, e.g. from ``F.one_hot``)
+    and integer class labels (shape without the trailing K) alike; a soft float
+    vector on the simplex scores as :math:`\\sum_k x_k \\log p_k`.
+
+    Example:
+        >>> import torch
+        >>> from dgmcore_families import OneHotCategorical
+        >>> p = OneHotCategorical(probs=torch.tensor([0.2, 0.3, 0.5]), var=["y"])
+        >>> p.sample(batch_n=4)["y"].shape
+        torch.Size([4, 3])
+        >>> p.get_log_prob({"y": torch.tensor([[0.0, 0.0, 1.0]])})
+        tensor([-0.6931])
+        >>> p.get_log_prob({"y": torch.tensor([2])})  # the same category as a label
+        tensor([-0.6931])
+    """
+
+    family = torch.distributions.OneHotCategorical
+    params = ("probs", "logits")
+
+    def accepts_value(self, value: torch.Tensor) -> bool:
+        fs = self.features_shape
+        return not value.is_floating_point() and value.shape[value.dim() - len(fs) + 1 :] == fs[:-1]
+
+    def log_prob_value(self, dist: torch.distributions.Distribution, value: torch.Tensor) -> torch.Tensor:
+        if value.is_floating_point():
+            return _one_hot_log_prob(self, dist.logits, value)
+        fs = self.features_shape
+        if value.dim() > len(fs) and value.shape[value.dim() - len(fs) :] == fs:  # integer one-hot
+            return _one_hot_log_prob(self, dist.logits, value.to(dist.logits.dtype))
+        return _label_log_prob(dist.logits, value)
+
+
+# -- analytic KL pairs and entropies -------------------------------------------------------
+def kl_categorical_onehot(p: torch.distributions.Distribution, q: torch.distributions.Distribution) -> torch.Tensor:
+    """KL between a label-valued and a one-hot categorical (either order): the same KL.
+
+    .. math:: D_{KL}[p \\| q] = \\sum_k p_k (\\log p_k - \\log q_k)
+
+    torch.distributions.kl has Categorical-Categorical and OneHotCategorical-
+    OneHotCategorical but not the mixed pairs, which arise when a dgmcore
+    :class:`Categorical` posterior meets a :class:`OneHotCategorical` prior.
+
+    Example:
+        >>> import torch
+        >>> D = torch.distributions
+        >>> p, q = D.Categorical(torch.tensor([0.5, 0.5])), D.OneHotCategorical(torch.tensor([0.9, 0.1]))
+        >>> kl_categorical_onehot(p, q)  # 0.5 log(0.5/0.9) + 0.5 log(0.5/0.1)
+        tensor(0.5108)
+    """
+    return torch.distributions.kl_divergence(
+        torch.distributions.Categorical(logits=p.logits), torch.distributions.Categorical(logits=q.logits)
+    )
+
+
+KL_PAIRS: list[tuple[type, type, Callable[[Any, Any], torch.Tensor]]] = [
+    (torch.distributions.Categorical, torch.distributions.OneHotCategorical, kl_categorical_onehot),
+    (torch.distributions.OneHotCategorical, torch.distributions.Categorical, kl_categorical_onehot),
+]
+ENTROPIES: list[tuple[type, Callable[[Any], torch.Tensor]]] = []
