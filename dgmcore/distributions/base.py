@@ -180,7 +180,10 @@ class Distribution(nn.Module):
         return f"${self.latex}$"
 
     def __str__(self) -> str:
-        lines = ["Distribution:", f"  {self.prob_factorized_text}"]
+        formula = self.prob_factorized_text
+        if formula != self.prob_text:  # a joint: "p(x,z) = p(x|z)p(z)", as Pixyz prints it
+            formula = f"{self.prob_text} = {formula}"
+        lines = ["Distribution:", f"  {formula}"]
         arch = self._architecture()
         if arch:
             lines.append("Network architecture:")

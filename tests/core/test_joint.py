@@ -151,7 +151,7 @@ def test_joint_texts_and_graph_of_a_vae() -> None:
     assert list(joint.graph.edges) == [("z", "x")]
     assert joint.factors() == [p, prior]
     text = str(joint)
-    assert "p(x|z)p(z)" in text and "Linear(in_features=2, out_features=8" in text
+    assert "p(x,z) = p(x|z)p(z)" in text and "Linear(in_features=2, out_features=8" in text
 
 
 def test_print_latex_of_a_joint(capsys: pytest.CaptureFixture[str]) -> None:
