@@ -23,12 +23,9 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import dgmcore
@@ -162,6 +159,8 @@ def _plugin_commands(subparsers: Any, owners: dict[str, list[str]]) -> None:
 
 
 def _cmd_plugins(args: argparse.Namespace) -> int:
+    import json
+
     records = plugins.statuses()
     if args.json:
         print(json.dumps([r.as_dict() for r in records], indent=2))
@@ -187,6 +186,9 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def _cmd_new_plugin(args: argparse.Namespace) -> int:
+    import re
+    from pathlib import Path
+
     short = re.sub(r"^dgmcore[-_]", "", args.name.strip().lower())
     if not re.fullmatch(r"[a-z][a-z0-9]*([-_][a-z0-9]+)*", short):
         print(f"dgm new-plugin: error: {args.name!r} is not a valid plugin name; use letters, "

@@ -165,6 +165,7 @@ class _Plugin:
     load: Callable[[], Any] | None = None  # None once loaded (or for register())
     path: str | None = None  # import path, for messages
     distribution: str | None = None
+    dist: Any = None  # the importlib-metadata Distribution; its version is read lazily
     version: str | None = None
     aliases: set[str] = field(default_factory=set)
     obj: Any = None
@@ -589,17 +590,15 @@ def _candidates() -> list[_Plugin]:
         import importlib_metadata
 
         # Sorted, so load order (and every message naming "first"/"other") is reproducible.
-        eps = sorted(importlib_metadata.entry_points(group=GROUP),
-                     key=lambda ep: (ep.dist.name if ep.dist else "", ep.name))
+        eps = sorted(((_dist_name(ep.dist), ep) for ep in importlib_metadata.entry_points(group=GROUP)),
+                     key=lambda item: (item[0] or "", item[1].name))
         per_dist: dict[str | None, int] = {}
-        for ep in eps:
-            dist = ep.dist.name if ep.dist is not None else None
+        for dist, _ in eps:
             per_dist[dist] = per_dist.get(dist, 0) + 1
-        for ep in eps:
-            dist = ep.dist.name if ep.dist is not None else None
+        for dist, ep in eps:
             name = ep.name if dist is None else dist if per_dist[dist] == 1 else f"{dist}:{ep.name}"
             rec = _Plugin(name=name, source="entry point", load=ep.load, path=ep.value,
-                          distribution=dist, version=ep.dist.version if ep.dist else None,
+                          distribution=dist, dist=ep.dist,
                           aliases={ep.name, ep.value.partition(":")[0], *([dist] if dist else [])})
             if allowed is True or _matches(rec, allowed):
                 found.append(rec)
@@ -638,8 +637,6 @@ def _drain() -> None:
         except Exception as err:  # noqa: BLE001 - isolation: any import failure
             _break(rec, f"import of {rec.path} failed: {_describe(err)}")
             continue
-        if rec.version is None:
-            rec.version = _version_of(rec.obj)
         for other in _state.plugins.values():
             if other is not rec and other.obj is rec.obj and other.status == "ok":
                 _set(rec, "disabled", f"same module as dgmcore plugin {other.name!r}")
@@ -850,7 +847,7 @@ def _status(rec: _Plugin) -> PluginStatus:
     if rec.commands:
         provides["commands"] = list(rec.commands)
     module = rec.obj.__name__ if isinstance(rec.obj, ModuleType) else (rec.path or None)
-    return PluginStatus(name=rec.name, version=rec.version, source=rec.source, status=rec.status,
+    return PluginStatus(name=rec.name, version=_version(rec), source=rec.source, status=rec.status,
                         reason=rec.reason, provides=provides, module=module,
                         distribution=rec.distribution, hooks=list(rec.hooks))
 
@@ -865,6 +862,30 @@ def _split(value: str) -> list[str]:
 
 def _disabled() -> frozenset[str]:
     return frozenset(_norm(n) for n in _split(os.environ.get(ENV_DISABLE, "")))
+
+
+def _dist_name(dist: Any) -> str | None:
+    """A distribution's normalized name (``dgmcore-families``).
+
+    Taken from the ``*.dist-info`` folder name when importlib-metadata can, so
+    discovery never parses METADATA files (that costs milliseconds per plugin).
+    """
+    if dist is None:
+        return None
+    name = getattr(dist, "_normalized_name", None)
+    return (name if isinstance(name, str) else dist.name).replace("_", "-").lower()
+
+
+def _version(rec: _Plugin) -> str | None:
+    if rec.version is None:
+        if rec.dist is not None:
+            try:
+                rec.version = rec.dist.version
+            except Exception:  # noqa: BLE001 - unreadable METADATA: no version shown
+                rec.version = None
+        elif rec.obj is not None:
+            rec.version = _version_of(rec.obj)
+    return rec.version
 
 
 def _version_of(obj: Any) -> str | None:
@@ -1015,7 +1036,7 @@ def _unknown_message(kind: str, name: str) -> str:
         if rec is not None and rec.status != "ok":
             return f"{msg}; {package} is installed but {rec.status}: {rec.reason}"
         if rec is not None:
-            return (f"dgmcore.{kind} has no {name!r}: the installed {package} {rec.version} "
+            return (f"dgmcore.{kind} has no {name!r}: the installed {package} {_version(rec)} "
                     f"does not provide it; pip install --upgrade {package}")
         where = f" (it belongs in dgmcore.{hint_kind})" if hint_kind != kind else ""
         return f"{msg}. {name} comes with {package}{where}: pip install {package}"
