@@ -16,10 +16,15 @@ from dgmcore.errors import GraphError, InputTypeError, NoDensityError
 __all__ = ["JointDistribution", "MarginalizedDistribution"]
 
 
-def _batch_size(x_dict: XDict) -> int | None:
-    """The batch size fixed by the tensors in ``x_dict``, if any."""
+def _batch_size(x_dict: XDict, names: tuple[str, ...]) -> int | None:
+    """The batch size fixed by the tensors of ``names`` in ``x_dict``, if any.
+
+    Only the joint's own variables count: an unrelated entry (a time step, a
+    weight) must not set the batch.
+    """
     pos = memo.sample_dims()
-    for v in x_dict.values():
+    for n in names:
+        v = x_dict.get(n)
         if isinstance(v, torch.Tensor) and v.dim() > pos:
             return int(v.shape[pos])
     return None
@@ -90,6 +95,7 @@ class JointDistribution(Distribution):
         self._factor_list = nn.ModuleList(flat)
         self._order: tuple[Distribution, ...] = tuple(flat[i] for i in order)
         self._owner = owner
+        self._known = tuple(inputs) + tuple(generated)  # the variables that may fix the batch
 
     def factors(self) -> list[Distribution]:
         return list(self._factor_list)
@@ -127,7 +133,7 @@ class JointDistribution(Distribution):
         shape = torch.Size(sample_shape)
         out = dict(x_dict)
         if batch_n is None:
-            batch_n = _batch_size(x_dict)
+            batch_n = _batch_size(x_dict, self._known)
         drawn: set[str] = set()
         for f in self._order:
             fvars = f._var

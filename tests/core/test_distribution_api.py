@@ -297,3 +297,21 @@ def test_bernoulli_log_prob_uses_values_as_given() -> None:
     torch.testing.assert_close(
         p.get_log_prob({"x": x, "z": z}), torch.distributions.Bernoulli(logits=z).log_prob(x).sum(-1)
     )
+
+
+def test_no_function_in_dgmcore_has_a_mutable_default() -> None:
+    import ast
+    from pathlib import Path
+
+    import dgmcore
+
+    mutable = (ast.List, ast.Dict, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+    found = []
+    files = sorted(Path(dgmcore.__file__).parent.rglob("*.py"))
+    assert len(files) > 10
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+                defaults = node.args.defaults + [d for d in node.args.kw_defaults if d is not None]
+                found += [f"{path.name}:{node.lineno}" for d in defaults if isinstance(d, mutable)]
+    assert not found

@@ -192,6 +192,17 @@ def test_joint_with_conditioning_inputs() -> None:
     assert joint2.sample({"x": x})["r"].shape == (5, 3)
 
 
+def test_only_the_joints_own_variables_set_the_batch() -> None:
+    prior = Normal(var=["z"], loc=0.0, scale=1.0, features_shape=[2])
+    p = Normal(var=["y"], cond_var=["z", "x"], loc="z", scale="x")
+    joint = p * prior
+    s = joint.sample({"t": torch.ones(1), "x": torch.ones(8, 2)})  # "t" is not a variable of the joint
+    assert s["z"].shape == s["y"].shape == (8, 2)
+    # a given non-root value fixes the batch of the roots too
+    s = (p * prior).sample({"y": torch.zeros(6, 2), "x": torch.ones(6, 2)})
+    assert s["z"].shape == (6, 2)
+
+
 def test_joint_log_prob_skips_deterministic_factors() -> None:
     prior = Normal(var=["z"], loc=0.0, scale=1.0, features_shape=[2])
     f = Doubler()
