@@ -18,7 +18,9 @@ from dgmcore.errors import ShapeError
 __all__ = ["Categorical", "OneHotCategorical"]
 
 
-def _one_hot_log_prob(owner: ParametricDistribution, logits: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+def _one_hot_log_prob(
+    owner: ParametricDistribution, logits: torch.Tensor, value: torch.Tensor
+) -> torch.Tensor:
     """:math:`\\sum_k x_k \\log p_k` for one-hot (or soft) vectors ``value`` of length K."""
     k = logits.shape[-1]
     if value.shape[-1:] != (k,):
@@ -28,7 +30,7 @@ def _one_hot_log_prob(owner: ParametricDistribution, logits: torch.Tensor, value
             "pass class labels as an integer tensor"
         )
     if owner.validate_args and not bool(
-        ((value >= 0).all() & torch.isclose(value.sum(-1), value.new_ones(())).all())
+        (value >= 0).all() & torch.isclose(value.sum(-1), value.new_ones(())).all()
     ):
         raise ShapeError(f"{owner.prob_text}: one-hot values must be non-negative and sum to 1")
     return (value * logits).sum(-1)  # torch keeps normalised logits finite (probs are clamped)
@@ -122,7 +124,9 @@ class OneHotCategorical(ParametricDistribution):
 
 
 # -- analytic KL pairs and entropies -------------------------------------------------------
-def kl_categorical_onehot(p: torch.distributions.Distribution, q: torch.distributions.Distribution) -> torch.Tensor:
+def kl_categorical_onehot(
+    p: torch.distributions.Distribution, q: torch.distributions.Distribution
+) -> torch.Tensor:
     """KL between a label-valued and a one-hot categorical (either order): the same KL.
 
     .. math:: D_{KL}[p \\| q] = \\sum_k p_k (\\log p_k - \\log q_k)

@@ -71,7 +71,9 @@ class GaussianComposite(Distribution):
             )
         return len(dist.batch_shape) <= len(self._features_shape)
 
-    def _reduce(self, values: torch.Tensor, sum_features: bool, feature_dims: Sequence[int] | None) -> torch.Tensor:
+    def _reduce(
+        self, values: torch.Tensor, sum_features: bool, feature_dims: Sequence[int] | None
+    ) -> torch.Tensor:
         if not sum_features:
             return values
         if feature_dims is not None:
@@ -115,7 +117,10 @@ class GaussianComposite(Distribution):
         return self._reduce(dist.log_prob(value), sum_features, feature_dims)
 
     def get_entropy(
-        self, x_dict: XDict | None = None, sum_features: bool = True, feature_dims: Sequence[int] | None = None
+        self,
+        x_dict: XDict | None = None,
+        sum_features: bool = True,
+        feature_dims: Sequence[int] | None = None,
     ) -> torch.Tensor:
         dist = self.get_dist(x_dict)
         return self._reduce(entropy(self, dist), sum_features, feature_dims)

@@ -81,8 +81,8 @@ class MixtureModel(Distribution):
         if isinstance(prior, Distribution):
             if not isinstance(prior, (Categorical, OneHotCategorical)):
                 raise InputTypeError(
-                    f"MixtureModel: the prior must be a Categorical or OneHotCategorical, got {prior.prob_text} "
-                    f"({prior.distribution_name})"
+                    "MixtureModel: the prior must be a Categorical or OneHotCategorical, got "
+                    f"{prior.prob_text} ({prior.distribution_name})"
                 )
             cond += [v for v in prior.cond_var if v not in cond and v not in var]
             hidden_var = prior.var[0]
@@ -99,7 +99,9 @@ class MixtureModel(Distribution):
             try:
                 w = torch.as_tensor(prior, dtype=torch.get_default_dtype()).detach()
             except (TypeError, ValueError, RuntimeError):
-                raise InputTypeError(f"MixtureModel: prior must be a distribution or K weights, got {prior!r}") from None
+                raise InputTypeError(
+                    f"MixtureModel: prior must be a distribution or K weights, got {prior!r}"
+                ) from None
             if w.dim() != 1 or bool((w < 0).any()) or not bool(w.sum() > 0):
                 raise InputTypeError(f"MixtureModel: weights must be K >= 0 numbers, not all 0; got {w}")
             self._check_k(w, k)
@@ -107,7 +109,9 @@ class MixtureModel(Distribution):
 
     def _check_k(self, logits: torch.Tensor, k: int) -> None:
         if logits.shape[-1] != k:
-            raise ShapeError(f"{self.prob_text}: the prior has {logits.shape[-1]} categories for {k} components")
+            raise ShapeError(
+                f"{self.prob_text}: the prior has {logits.shape[-1]} categories for {k} components"
+            )
 
     @property
     def distribution_name(self) -> str:  # type: ignore[override]
@@ -210,8 +214,12 @@ class MixtureModel(Distribution):
         mean = (w * mu).sum(-1)
         return (w * (var + mu**2)).sum(-1) - mean**2
 
-    def get_entropy(self, x_dict: XDict | None = None, sum_features: bool = True,
-                    feature_dims: Sequence[int] | None = None) -> torch.Tensor:
+    def get_entropy(
+        self,
+        x_dict: XDict | None = None,
+        sum_features: bool = True,
+        feature_dims: Sequence[int] | None = None,
+    ) -> torch.Tensor:
         raise NoDensityError(
             f"{self.prob_text} ({self.distribution_name}) has no closed-form entropy; use "
             "Entropy(p, analytical=False) for the Monte-Carlo estimate"

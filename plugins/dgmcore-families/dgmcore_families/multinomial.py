@@ -62,7 +62,9 @@ class Multinomial(ParametricDistribution):
         self.total_count = int(total_count)  # set first: the constructor already builds the family
         super().__init__(var, cond_var, name, features_shape, memo, validate_args, **params)
 
-    def make_dist(self, params: dict[str, Any], validate_args: bool = False) -> torch.distributions.Distribution:
+    def make_dist(
+        self, params: dict[str, Any], validate_args: bool = False
+    ) -> torch.distributions.Distribution:
         return torch.distributions.Multinomial(self.total_count, **params, validate_args=validate_args)
 
     def extra_repr(self) -> str:

@@ -38,8 +38,17 @@ __version__ = "0.1.0"
 DGMCORE_API_VERSION = "1.0"
 
 _MODULES = (
-    normal, bernoulli, categorical, multinomial, location_scale, gamma, beta, uniform, poisson,
-    multivariate_normal, relaxed,
+    normal,
+    bernoulli,
+    categorical,
+    multinomial,
+    location_scale,
+    gamma,
+    beta,
+    uniform,
+    poisson,
+    multivariate_normal,
+    relaxed,
 )
 
 

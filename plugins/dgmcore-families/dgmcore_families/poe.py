@@ -38,7 +38,7 @@ def _product(
 
 
 class ProductOfNormal(GaussianComposite):
-    """:math:`p(z \\mid x, y, \\dots) \\propto p(z)\\, p(z \\mid x)\\, p(z \\mid y) \\cdots`, Gaussian experts.
+    """A product of Gaussian experts, :math:`p(z \\mid x, y) \\propto p(z)\\, p(z \\mid x)\\, p(z \\mid y)`.
 
     Each expert is a :class:`~dgmcore_families.Normal` of the same variable. An
     expert whose conditioning variables are all missing from ``x_dict`` is left

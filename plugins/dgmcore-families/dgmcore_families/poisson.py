@@ -71,8 +71,7 @@ def poisson_entropy(p: torch.distributions.Poisson) -> torch.Tensor:
     exact = small - torch.special.xlogy(small, small) + (log_pmf.exp() * log_k_factorial).sum(0)
     big = rate.clamp(min=_ASYMPTOTIC_RATE)
     asymptotic = (
-        0.5 * torch.log(2 * math.pi * math.e * big) - 1 / (12 * big) - 1 / (24 * big**2)
-        - 19 / (360 * big**3)
+        0.5 * torch.log(2 * math.pi * math.e * big) - 1 / (12 * big) - 1 / (24 * big**2) - 19 / (360 * big**3)
     )
     return torch.where(rate > _ASYMPTOTIC_RATE, asymptotic, exact)
 

@@ -51,8 +51,9 @@ class RelaxedBernoulli(ParametricDistribution):
         temperature: Any = 0.1,
         **params: Any,
     ) -> None:
-        super().__init__(var, cond_var, name, features_shape, memo, validate_args, temperature=temperature,
-                         **params)
+        super().__init__(
+            var, cond_var, name, features_shape, memo, validate_args, temperature=temperature, **params
+        )
 
 
 class RelaxedOneHotCategorical(ParametricDistribution):
@@ -89,8 +90,9 @@ class RelaxedOneHotCategorical(ParametricDistribution):
         temperature: Any = 0.1,
         **params: Any,
     ) -> None:
-        super().__init__(var, cond_var, name, features_shape, memo, validate_args, temperature=temperature,
-                         **params)
+        super().__init__(
+            var, cond_var, name, features_shape, memo, validate_args, temperature=temperature, **params
+        )
 
 
 # -- analytic KL pairs and entropies -------------------------------------------------------

@@ -1,0 +1,302 @@
+"""The individual checks behind :func:`~dgmcore.testing.check_distribution`.
+
+Each takes a :class:`~dgmcore.testing.Report`, records what it checked (or why
+it did not apply) and raises :class:`~dgmcore.testing.ConformanceError` on a
+failure. Plugin authors can call them one by one.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+
+from dgmcore.distributions import Distribution
+from dgmcore.errors import DGMError, InputTypeError, MissingVariableError
+from dgmcore.testing.report import Report
+from dgmcore.testing.stats import check_mean, check_variance
+
+__all__ = [
+    "check_errors",
+    "check_gradients",
+    "check_moments",
+    "check_reference",
+    "check_shapes",
+    "check_state_dict",
+    "check_text",
+    "sum_trailing",
+]
+
+
+def sum_trailing(values: torch.Tensor, keep: int) -> torch.Tensor:
+    """Sum the trailing dimensions of ``values`` beyond the first ``keep`` (feature sums)."""
+    extra = values.dim() - keep
+    return values.sum(dim=tuple(range(-extra, 0))) if extra > 0 else values
+
+
+def check_shapes(report: Report, dist: Distribution, inputs: dict[str, Any], batch_n: int) -> dict[str, Any]:
+    v = dist.var[0]
+    out = dist.sample(inputs, batch_n=batch_n)
+    for k, t in inputs.items():
+        report.require(
+            out.get(k) is t, "shapes", f"sample(return_all=True) did not return input {k!r} as given"
+        )
+    own = dist.sample(inputs, batch_n=batch_n, return_all=False)
+    report.require(
+        set(own) == {v}, "shapes", f"sample(return_all=False) returned {sorted(own)}, expected [{v!r}]"
+    )
+    x = out[v]
+    batch = next((t.shape[0] for t in inputs.values() if isinstance(t, torch.Tensor) and t.dim()), batch_n)
+    report.require(
+        x.dim() >= 1 and x.shape[0] == batch,
+        "shapes",
+        f"a sample of shape {tuple(x.shape)} does not start with the batch size {batch}",
+    )
+    fs = dist.features_shape
+    report.require(
+        not fs or x.shape[1:] == fs,
+        "shapes",
+        f"a sample of shape {tuple(x.shape)} does not end in features_shape {tuple(fs)}",
+    )
+    many = dist.sample(inputs, batch_n=batch_n, sample_shape=(2, 3), return_all=False)[v]
+    report.require(
+        many.shape == (2, 3, *x.shape),
+        "shapes",
+        f"sample_shape=(2, 3) gave shape {tuple(many.shape)}, expected {(2, 3, *x.shape)}",
+    )
+    lp = dist.get_log_prob(out)
+    report.require(
+        lp.shape == (batch,), "shapes", f"get_log_prob gave shape {tuple(lp.shape)}, expected ({batch},)"
+    )
+    report.require(
+        bool(torch.isfinite(lp).all()), "shapes", f"log-density of its own samples is not finite: {lp}"
+    )
+    lp_many = dist.get_log_prob({**inputs, v: many})
+    report.require(
+        lp_many.shape == (2, 3, batch),
+        "shapes",
+        f"get_log_prob of samples with sample_shape (2, 3) gave shape {tuple(lp_many.shape)}",
+    )
+    report.close(
+        "shapes",
+        lp_many[1, 2],
+        dist.get_log_prob({**inputs, v: many[1, 2]}),
+        1e-5,
+        1e-5,
+        "log-density of one slice of a sample_shape draw",
+    )
+    elementwise = dist.get_log_prob(out, sum_features=False)
+    report.require(
+        elementwise.dim() >= 1 and elementwise.shape[0] == batch,
+        "shapes",
+        f"get_log_prob(sum_features=False) gave shape {tuple(elementwise.shape)}",
+    )
+    report.close("shapes", sum_trailing(elementwise, 1), lp, 1e-5, 1e-5, "elementwise log-densities summed")
+    report.ok("shapes")
+    return out
+
+
+def check_errors(report: Report, dist: Distribution, inputs: dict[str, Any]) -> None:
+    try:
+        dist.get_log_prob(dict(inputs))
+    except MissingVariableError:
+        pass
+    else:
+        report.fail("errors", f"get_log_prob without {dist.var[0]!r} did not raise MissingVariableError")
+    try:
+        dist.sample(torch.zeros(1))  # type: ignore[arg-type]
+    except InputTypeError:
+        pass
+    else:
+        report.fail("errors", "sample(<a bare tensor>) did not raise InputTypeError")
+    report.ok("errors")
+
+
+def check_reference(
+    report: Report,
+    dist: Distribution,
+    inputs: dict[str, Any],
+    sample: dict[str, Any],
+    reference: Any,
+    values: torch.Tensor | None,
+    atol: float,
+    rtol: float,
+) -> None:
+    if reference is None:
+        report.skip("reference", "no reference given")
+        return
+    v = dist.var[0]
+    for name, value in [("own samples", sample[v]), ("given values", values)]:
+        if value is not None:
+            lp = dist.get_log_prob({**inputs, v: value})
+            report.close(
+                "reference",
+                lp,
+                sum_trailing(reference.log_prob(value), lp.dim()),
+                atol,
+                rtol,
+                f"log-density of {name} vs reference",
+            )
+    for what, ours, theirs in [
+        ("mean", lambda: dist.sample_mean(inputs), lambda: reference.mean),
+        ("variance", lambda: dist.sample_variance(inputs), lambda: reference.variance),
+    ]:
+        try:
+            a, b = ours(), theirs()
+        except (NotImplementedError, AttributeError):
+            continue
+        a, b = torch.broadcast_tensors(a, b)
+        report.close("reference", a, b, atol, rtol, f"{what} vs reference")
+    try:
+        ent, ref_ent = dist.get_entropy(inputs), reference.entropy()
+    except (NotImplementedError, AttributeError):
+        ent = None
+    if ent is not None:
+        report.close("reference", ent, sum_trailing(ref_ent, ent.dim()), atol, rtol, "entropy vs reference")
+    report.ok("reference")
+
+
+def check_moments(
+    report: Report,
+    dist: Distribution,
+    inputs: dict[str, Any],
+    batch_n: int,
+    n: int,
+    sigmas: float,
+    mean: bool = True,
+    variance: bool = True,
+) -> None:
+    """Sample mean and variance of ``n`` draws against ``sample_mean`` / ``sample_variance``.
+
+    Values that are not finite (a Cauchy's mean, a label's mean) are left out.
+    """
+    if not (mean or variance):
+        return
+    try:
+        exact_mean, exact_var = dist.sample_mean(inputs), dist.sample_variance(inputs)
+    except NotImplementedError as err:
+        report.skip("moments", f"no closed-form mean or variance ({type(err).__name__})")
+        return
+    draws = dist.sample(inputs, batch_n=batch_n, sample_shape=(n,), return_all=False)[dist.var[0]]
+    exact_mean, exact_var = exact_mean.expand(draws.shape[1:]), exact_var.expand(draws.shape[1:])
+    if mean:
+        check_mean(report, "mean", draws, exact_mean, exact_var, sigmas)
+    if variance:
+        check_variance(report, "variance", draws, exact_var, sigmas)
+
+
+def _grad_report(report: Report, check: str, grads: Iterable[torch.Tensor | None], what: str) -> None:
+    found = [g for g in grads if g is not None]
+    report.require(all(bool(torch.isfinite(g).all()) for g in found), check, f"{what}: non-finite gradient")
+    report.require(
+        any(bool((g != 0).any()) for g in found),
+        check,
+        f"{what}: no parameter, constant or input receives a gradient",
+    )
+    report.ok(check)
+
+
+def check_gradients(report: Report, dist: Distribution, inputs: dict[str, Any], batch_n: int) -> None:
+    d = copy.deepcopy(dist)
+    leaves = [p for p in d.parameters() if p.is_floating_point()]
+    for b in d.buffers():
+        if b.is_floating_point():
+            leaves.append(b.requires_grad_(True))
+    given = {
+        k: t.detach().clone().requires_grad_(True)
+        if isinstance(t, torch.Tensor) and t.is_floating_point()
+        else t
+        for k, t in inputs.items()
+    }
+    leaves += [t for t in given.values() if isinstance(t, torch.Tensor) and t.requires_grad]
+    if not leaves:
+        report.skip("gradients", "no floating-point parameter, constant or input")
+        return
+    v = d.var[0]
+    if d.has_reparam:
+        x = d.sample(given, batch_n=batch_n, reparam=True, return_all=False)[v]
+        report.require(x.requires_grad, "rsample_grad", "a reparameterised sample carries no gradient")
+        weights = torch.randn(
+            x.shape, dtype=x.dtype, device=x.device
+        )  # a random direction: sum(x) is constant on a simplex
+        _grad_report(
+            report,
+            "rsample_grad",
+            torch.autograd.grad((x * weights).sum(), leaves, allow_unused=True),
+            "rsample",
+        )
+    else:
+        try:
+            d.sample(given, batch_n=batch_n, reparam=True)
+        except DGMError:
+            report.ok("reparam_refused")
+        else:
+            report.fail(
+                "reparam_refused", "has_reparam is False but sample(reparam=True) did not raise DGMError"
+            )
+    x = d.sample(given, batch_n=batch_n, return_all=False)[v].detach()
+    lp = d.get_log_prob({**given, v: x})
+    _grad_report(
+        report, "score_grad", torch.autograd.grad(lp.sum(), leaves, allow_unused=True), "log-density"
+    )
+
+
+def check_state_dict(
+    report: Report,
+    dist: Distribution,
+    sample: dict[str, Any],
+    factory: Callable[[], Distribution] | None,
+    atol: float,
+    rtol: float,
+) -> None:
+    state = dist.state_dict()
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    loaded = torch.load(buffer, weights_only=True)
+    report.require(list(loaded) == list(state), "state_dict", "keys changed through torch.save / torch.load")
+    if factory is not None:
+        fresh = factory()
+    else:
+        fresh = copy.deepcopy(dist)
+        with torch.no_grad():
+            for t in fresh.state_dict(keep_vars=True).values():
+                if t.is_floating_point():
+                    t.add_(0.5)
+    try:
+        fresh.load_state_dict(loaded)
+    except RuntimeError as err:
+        report.fail("state_dict", f"load_state_dict failed: {err}")
+    report.close(
+        "state_dict",
+        fresh.get_log_prob(sample),
+        dist.get_log_prob(sample),
+        atol,
+        rtol,
+        "log-density after a state_dict round trip",
+    )
+    report.ok("state_dict")
+
+
+def check_text(report: Report, dist: Distribution) -> None:
+    texts = {
+        "str": str(dist),
+        "repr": repr(dist),
+        "prob_text": dist.prob_text,
+        "prob_factorized_text": dist.prob_factorized_text,
+        "latex": dist.latex,
+        "_repr_latex_": dist._repr_latex_(),
+        "log_prob loss": str(dist.log_prob()),
+        "log_prob loss latex": dist.log_prob().latex,
+    }
+    for name, text in texts.items():
+        report.require(isinstance(text, str) and bool(text.strip()), "text", f"{name} is empty or not a str")
+    report.require(
+        dist.prob_text in texts["log_prob loss"],
+        "text",
+        f"str(log_prob()) = {texts['log_prob loss']!r} does not show {dist.prob_text!r}",
+    )
+    report.ok("text")
