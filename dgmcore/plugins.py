@@ -189,11 +189,13 @@ class _State:
         self.discovering = False
         self.generation = 0
         self.entry_points: bool | frozenset[str] | None = None
+        self.use_env = True
         self.extra_specs: list[Any] = []
         self.namespaces: dict[str, Mapping[str, Any]] = {}
         self.index: tuple[int, dict[str, dict[str, list[tuple[str, Any]]]]] | None = None
         self.warn_queue: list[str] = []
         self.warned: set[Any] = set()
+        self.impl_cache: dict[str, tuple[int, list[tuple[_Plugin, Any]]]] = {}
 
 
 _state = _State()
@@ -274,7 +276,7 @@ def unregister(name: str) -> None:
         _bump()
 
 
-def reset(*, entry_points: bool | Iterable[str] | None = None) -> None:
+def reset(*, entry_points: bool | Iterable[str] | None = None, env: bool = True) -> None:
     """Forget every plugin; the next lookup discovers again. For tests.
 
     Args:
@@ -284,7 +286,7 @@ def reset(*, entry_points: bool | Iterable[str] | None = None) -> None:
             ``DGMCORE_ONLY_ENTRY_POINTS=name,...``: only those; otherwise all);
             True loads all; False loads none; an iterable of names loads only
             those (matched like ``DGMCORE_DISABLE_PLUGINS``).
-            ``DGMCORE_PLUGINS`` is always honoured.
+        env: whether discovery loads the modules named in ``DGMCORE_PLUGINS``.
 
     Hookspecs added with :func:`add_hookspecs` are kept.
     """
@@ -296,6 +298,7 @@ def reset(*, entry_points: bool | Iterable[str] | None = None) -> None:
             _state.entry_points = entry_points
         else:
             _state.entry_points = frozenset(_norm(n) for n in entry_points)
+        _state.use_env = env
         _state.pm = None
         _state.plugins.clear()
         _state.pending.clear()
@@ -309,9 +312,10 @@ def reset(*, entry_points: bool | Iterable[str] | None = None) -> None:
 def isolated(*, entry_points: bool | Iterable[str] = False) -> Iterator[pluggy.PluginManager]:
     """A clean plugin registry for the duration of a ``with`` block. For tests.
 
-    By default no installed plugin is loaded inside the block, so a user's
-    plugins never leak into a test; :func:`register` what the test needs. On
-    exit the registry is reset again and later lookups rediscover as usual.
+    By default no installed plugin and nothing from ``DGMCORE_PLUGINS`` is
+    loaded inside the block, so a user's plugins never leak into a test;
+    :func:`register` what the test needs. On exit the registry is reset again
+    and later lookups rediscover as before.
 
     Example:
         >>> from dgmcore import plugins
@@ -319,12 +323,12 @@ def isolated(*, entry_points: bool | Iterable[str] = False) -> Iterator[pluggy.P
         ...     [s.name for s in plugins.statuses()]
         []
     """
-    previous = _state.entry_points
-    reset(entry_points=entry_points)
+    previous = _state.entry_points, _state.use_env
+    reset(entry_points=entry_points, env=False)
     try:
         yield manager()
     finally:
-        reset(entry_points=previous)
+        reset(entry_points=previous[0], env=previous[1])
 
 
 def add_hookspecs(module_or_class: Any) -> None:
@@ -372,8 +376,14 @@ def call_hook(
         order the plugins were registered (``tryfirst`` / ``trylast`` first / last).
     """
     _ensure()
+    # Lifecycle hooks run per batch: the implementation list is cached per generation.
+    cached = _state.impl_cache.get(hook_name)
+    if cached is None or cached[0] != _state.generation:
+        cached = _state.impl_cache[hook_name] = (_state.generation, _impls(hook_name))
     results: list[tuple[str, Any]] = []
-    for rec, impl in _impls(hook_name):
+    for rec, impl in cached[1]:
+        if rec.status != "ok":  # broken by an earlier call in this loop
+            continue
         args = {**kwargs, **kwargs_for(rec.name)} if kwargs_for is not None else kwargs
         try:
             results.append((rec.name, impl.function(*[args[a] for a in impl.argnames])))
@@ -602,7 +612,7 @@ def _candidates() -> list[_Plugin]:
                           aliases={ep.name, ep.value.partition(":")[0], *([dist] if dist else [])})
             if allowed is True or _matches(rec, allowed):
                 found.append(rec)
-    for path in _split(os.environ.get(ENV_PLUGINS, "")):
+    for path in _split(os.environ.get(ENV_PLUGINS, "")) if _state.use_env else ():
         found.append(_Plugin(name=path, source="env", path=path, load=_importer(path),
                              aliases={path.partition(":")[0]}))
     return found
@@ -622,10 +632,10 @@ def _importer(path: str) -> Callable[[], Any]:
 def _drain() -> None:
     while _state.pending:
         rec = _state.pending.pop(0)
-        if rec.name in _state.plugins:
+        if rec.name in _state.plugins:  # e.g. register(..., name=) took it before discovery
             taken, rec.name = rec.name, f"{rec.name} ({rec.source})"
             _state.plugins.setdefault(rec.name, rec)
-            _break(rec, f"another dgmcore plugin is already named {taken!r}")
+            _set(rec, "disabled", f"the {_state.plugins[taken].source} plugin {taken!r} has its name")
             continue
         _state.plugins[rec.name] = rec
         if _matches(rec, _disabled()):

@@ -243,32 +243,32 @@ def test_programmatic_register_and_unregister_after_discovery(fake_site):
         """
         import types
         import dgmcore
-        import dgmcore.models as M
+        import dgmcore.flows as F  # the flows namespace needs no torch import
         from dgmcore import plugins
-        out = {"first": M.ModelA.__name__}
+        out = {"first": plugins.get("models", "ModelA").__name__}
         g0 = plugins.generation()
 
         class Late:
             pass
 
         mod = types.ModuleType("late_plugin")
-        mod.register_models = dgmcore.hookimpl(lambda: [Late])
-        mod.register_models.__name__ = "register_models"
+        mod.register_flows = dgmcore.hookimpl(lambda: [Late])
+        mod.register_flows.__name__ = "register_flows"
         status = plugins.register(mod, name="late")
         out["status"] = status.as_dict()
-        out["late"] = M.Late is Late and "Late" in dir(M)
+        out["late"] = F.Late is Late and "Late" in dir(F)
         out["moved"] = plugins.generation() > g0
         plugins.unregister("late")
-        out["gone"] = not hasattr(M, "Late")
+        out["gone"] = "Late" not in dir(F)
         plugins.unregister("dgmtest-a")  # installed plugins can be removed too
-        out["gone_a"] = not hasattr(M, "ModelA")
+        out["gone_a"] = "ModelA" not in plugins.names("models")
         out["names"] = [s.name for s in plugins.statuses()]
         emit(out)
         """
     )
     assert result["first"] == "ModelA"
     assert result["status"]["source"] == "programmatic" and result["status"]["status"] == "ok"
-    assert result["status"]["provides"] == {"models": ["Late"]}
+    assert result["status"]["provides"] == {"flows": ["Late"]}
     assert result["late"] and result["moved"] and result["gone"] and result["gone_a"]
     assert result["names"] == []
 
@@ -276,12 +276,12 @@ def test_programmatic_register_and_unregister_after_discovery(fake_site):
 CONFLICT = """
 import dgmcore
 
-class VonMises:
+class Planar:
     pass
 
 @dgmcore.hookimpl
-def register_distributions():
-    return [VonMises]
+def register_flows():
+    return [Planar]
 """
 
 
@@ -290,22 +290,22 @@ def test_two_plugins_same_name(fake_site):
     fake_site.dist("dgmtest-b", {"b": "dgmtest_b"}, {"dgmtest_b.py": CONFLICT})
     result = fake_site.run(
         """
-        import dgmcore.distributions as D
+        import dgmcore.flows as F
         from dgmcore.errors import AmbiguousNameError
         out = {}
         try:
-            from dgmcore.distributions import VonMises
+            from dgmcore.flows import Planar
         except AmbiguousNameError as err:
             out["error"] = str(err)
-        out["a"] = D.get("VonMises", plugin="dgmtest-a").__module__
-        out["b"] = D.get("VonMises", plugin="dgmtest-b").__module__
+        out["a"] = F.get("Planar", plugin="dgmtest-a").__module__
+        out["b"] = F.get("Planar", plugin="dgmtest-b").__module__
         out["warnings"] = warned()
         emit(out)
         """
     )
-    assert "'dgmtest-a' (dgmtest_a.VonMises)" in result["error"]
-    assert "'dgmtest-b' (dgmtest_b.VonMises)" in result["error"]
-    assert "dgmcore.distributions.get('VonMises', plugin='dgmtest-a')" in result["error"]
+    assert "'dgmtest-a' (dgmtest_a.Planar)" in result["error"]
+    assert "'dgmtest-b' (dgmtest_b.Planar)" in result["error"]
+    assert "dgmcore.flows.get('Planar', plugin='dgmtest-a')" in result["error"]
     assert result["a"] == "dgmtest_a" and result["b"] == "dgmtest_b"
     assert len(result["warnings"]) == 1
     assert "dgmtest-a" in result["warnings"][0] and "dgmtest-b" in result["warnings"][0]
@@ -409,3 +409,20 @@ def test_programmatic_register_honours_disable(fake_site):
         DGMCORE_DISABLE_PLUGINS="blocked",
     )
     assert result == ["disabled", "disabled by DGMCORE_DISABLE_PLUGINS"]
+
+
+def test_programmatic_name_taken_before_discovery(fake_site):
+    plain(fake_site, "dgmtest-a", "ModelA")
+    result = fake_site.run(
+        """
+        import types
+        from dgmcore import plugins
+        plugins.register(types.ModuleType("mine"), name="dgmtest-a")  # before discovery
+        emit({s.name: [s.source, s.status, s.reason] for s in plugins.statuses()})
+        """
+    )
+    assert result == {
+        "dgmtest-a": ["programmatic", "ok", None],
+        "dgmtest-a (entry point)": ["entry point", "disabled",
+                                    "the programmatic plugin 'dgmtest-a' has its name"],
+    }

@@ -237,3 +237,12 @@ def test_every_kind_reaches_its_namespace(registry, kind):
     assert namespace.get("Alpha", plugin=f"{kind}-plugin") is Alpha
     others = [k for k in plugins.KINDS if k != kind]
     assert all(plugins.names(k) == [] for k in others)
+
+
+def test_isolated_ignores_env_plugins(monkeypatch):
+    monkeypatch.setenv("DGMCORE_PLUGINS", "json")  # any importable module
+    with plugins.isolated():
+        assert plugins.statuses() == []
+    with plugins.isolated(entry_points=False):
+        plugins.reset(entry_points=False, env=True)  # what a suite wanting env plugins does
+        assert [(s.name, s.source) for s in plugins.statuses()] == [("json", "env")]
