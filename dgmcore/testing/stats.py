@@ -57,7 +57,7 @@ def _bounded(
     bad = usable & (err > bound)
     if bool(bad.any()):
         i = int(bad.flatten().nonzero()[0])
-        z = (err.flatten()[i] / se.flatten()[i].clamp_min(1e-300)).item()
+        z = (err.flatten()[i] / se.flatten()[i]).item() if se.flatten()[i] > 0 else float("inf")
         report.fail(
             check,
             f"{what}: {int(bad.sum())} of {int(usable.sum())} values outside {sigmas} standard errors; "
@@ -124,14 +124,14 @@ def check_variance(
 ) -> None:
     """Check the unbiased sample variance over dimension 0 against ``variance``.
 
-    The standard error of a sample variance is
-    :math:`\\sqrt{(\\mu_4 - \\sigma^4) / n}`, with the fourth central moment
-    :math:`\\mu_4` estimated from the draws.
+    The standard error of the unbiased sample variance is
+    :math:`\\sqrt{(\\mu_4 - \\sigma^4 (n-3)/(n-1)) / n}`, with the fourth central
+    moment :math:`\\mu_4` estimated from the draws.
     """
     x = samples.detach().double()
     n = x.shape[0]
     centred = x - x.mean(0)
     est = centred.pow(2).sum(0) / (n - 1)
     m4 = centred.pow(4).mean(0)
-    se = (m4 - est.pow(2)).clamp_min(0).div(n).sqrt()
+    se = (m4 - est.pow(2) * (n - 3) / (n - 1)).clamp_min(0).div(n).sqrt()
     _bounded(report, check, est, variance, se, sigmas, atol, 0.0, "sample variance vs sample_variance()")

@@ -194,8 +194,9 @@ class MixtureModel(Distribution):
         return out
 
     def _weights_for(self, x_dict: XDict, moment: torch.Tensor) -> torch.Tensor:
-        w = self.log_weights_given(x_dict).exp()
-        return w.reshape(*w.shape[:-1], *[1] * (moment.dim() - w.dim()), w.shape[-1])
+        w = self.log_weights_given(x_dict).exp()  # (*batch, K); moment: (*batch?, *features, K)
+        n_feat = len(self.features_shape) if self.features_shape else max(moment.dim() - w.dim(), 0)
+        return w.reshape(*w.shape[:-1], *[1] * n_feat, w.shape[-1])
 
     def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
         """:math:`\\sum_k \\pi_k \\mu_k`."""
