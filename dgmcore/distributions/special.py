@@ -129,7 +129,18 @@ class EmpiricalDistribution(Distribution):
             new = {v: x_dict[v] for v in self._var}
         except KeyError as err:
             raise self._missing(err, x_dict) from None
-        return dict(x_dict) if return_all else new
+        if sample_shape:  # the data, once per sample: expand, no copy
+            shape = tuple(sample_shape)
+            new = {v: t.expand(*shape, *t.shape) for v, t in new.items()}
+        if return_all:
+            out = dict(x_dict)
+            out.update(new)
+            return out
+        return new
+
+    @property
+    def has_reparam(self) -> bool:
+        return True  # nothing to differentiate: no score-function term is needed
 
     def get_log_prob(self, x_dict: XDict, sum_features: bool = True, feature_dims=None):  # type: ignore[no-untyped-def]
         raise NoDensityError(

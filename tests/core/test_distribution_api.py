@@ -266,6 +266,12 @@ def test_empirical_distribution_returns_the_data() -> None:
     assert p.input_var == ["x"] and p.prob_text == "p_{data}(x)"
     with pytest.raises(NoDensityError, match="empirical"):
         p.get_log_prob({"x": x})
+    # sample dims are prepended, so an expectation over the data keeps the batch
+    assert p.sample({"x": x}, sample_shape=(3,))["x"].shape == (3, 5, 2)
+    q = Normal(var=["x"], loc=0.0, scale=1.0, features_shape=[2])
+    expected = q.get_log_prob({"x": x})
+    torch.testing.assert_close(q.log_prob().expectation(p).eval({"x": x}), expected)
+    torch.testing.assert_close(q.log_prob().expectation(p, sample_shape=(4,)).eval({"x": x}), expected)
 
 
 def test_base_distribution_subclass_contract() -> None:
