@@ -56,7 +56,7 @@ hookspec = pluggy.HookspecMarker("dgmcore")
 
 
 @hookspec
-def register_distributions() -> list[type]:
+def register_distributions() -> list[type]:  # type: ignore[empty-body]
     """Distribution classes this plugin provides.
 
     Called once, when the plugin is loaded (on the first lookup in a namespace,
@@ -71,7 +71,7 @@ def register_distributions() -> list[type]:
 
 
 @hookspec
-def register_losses() -> list[type]:
+def register_losses() -> list[type]:  # type: ignore[empty-body]
     """Loss classes this plugin provides.
 
     Called once, when the plugin is loaded.
@@ -83,7 +83,7 @@ def register_losses() -> list[type]:
 
 
 @hookspec
-def register_flows() -> list[type]:
+def register_flows() -> list[type]:  # type: ignore[empty-body]
     """Flow (invertible transform) classes this plugin provides.
 
     Called once, when the plugin is loaded. A flow is stateless:
@@ -97,7 +97,7 @@ def register_flows() -> list[type]:
 
 
 @hookspec
-def register_models() -> list[type]:
+def register_models() -> list[type]:  # type: ignore[empty-body]
     """Model classes this plugin provides.
 
     Called once, when the plugin is loaded.
@@ -109,7 +109,7 @@ def register_models() -> list[type]:
 
 
 @hookspec
-def register_kl() -> list[tuple[type, type, Callable[[Any, Any], Any]]]:
+def register_kl() -> list[tuple[type, type, Callable[[Any, Any], Any]]]:  # type: ignore[empty-body]
     """Analytic KL divergences this plugin provides.
 
     Called once, when the plugin is loaded. The core keeps every pair; a lookup
@@ -128,7 +128,7 @@ def register_kl() -> list[tuple[type, type, Callable[[Any, Any], Any]]]:
 
 
 @hookspec
-def register_entropy() -> list[tuple[type, Callable[[Any], Any]]]:
+def register_entropy() -> list[tuple[type, Callable[[Any], Any]]]:  # type: ignore[empty-body]
     """Analytic entropies this plugin provides.
 
     Called once, when the plugin is loaded. Without a registered function the
@@ -142,7 +142,7 @@ def register_entropy() -> list[tuple[type, Callable[[Any], Any]]]:
 
 
 @hookspec
-def register_datasets() -> dict[str, Callable[[], Any]]:
+def register_datasets() -> dict[str, Callable[[], Any]]:  # type: ignore[empty-body]
     """Named data sets this plugin bundles, for demos and tests.
 
     Called once, when the plugin is loaded. Loading data is deferred: the core

@@ -992,15 +992,15 @@ def _conflicts() -> None:
         core = _state.namespaces.get(kind, {})
         for name in index[kind]:
             providers = _providers(kind, name)
-            key = (kind, name, tuple(p for p, _ in providers))
-            if key in _state.warned:
+            name_key = (kind, name, tuple(p for p, _ in providers))
+            if name_key in _state.warned:
                 continue
             if len(providers) > 1:
-                _state.warned.add(key)
+                _state.warned.add(name_key)
                 _state.warn_queue.append(_ambiguous_message(kind, name, providers).replace(
                     "is ambiguous", "is ambiguous and raises AmbiguousNameError when used", 1))
             elif name in core and core[name] is not providers[0][1]:
-                _state.warned.add(key)
+                _state.warned.add(name_key)
                 _state.warn_queue.append(
                     f"dgmcore plugin {providers[0][0]!r} registers {name!r}, a core name of "
                     f"dgmcore.{kind}; dgmcore.{kind}.{name} stays the core class, and "
@@ -1011,8 +1011,8 @@ def _conflicts() -> None:
             seen.setdefault(("kl", p, q), []).append(rec.name)
         for t, _ in rec.entropy:
             seen.setdefault(("entropy", t), []).append(rec.name)
-        for key in rec.datasets:
-            seen.setdefault(("dataset", key), []).append(rec.name)
+        for dataset in rec.datasets:
+            seen.setdefault(("dataset", dataset), []).append(rec.name)
     for key, owners in seen.items():
         wkey = (*key, tuple(owners))
         if len(owners) > 1 and wkey not in _state.warned:
