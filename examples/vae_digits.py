@@ -5,7 +5,7 @@ The model is the VAE of Kingma and Welling (2014) written as in the paper:
     loss = (KullbackLeibler(q, prior) - p.log_prob().expectation(q)).mean()
 
 Usage:
-    python examples/vae_digits.py [--epochs 10] [--out runs/vae_digits] [--seed 0]
+    python examples/vae_digits.py [--epochs 30] [--out runs/vae_digits] [--seed 0]
 
 Outputs in ``--out``: ``reconstructions.png`` (test digits above their
 reconstructions), ``samples.png`` (digits drawn from the prior), ``loss.png``
@@ -101,9 +101,9 @@ def save_curve(train: list[float], test: list[float], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/vae_digits"))
     args = parser.parse_args(argv)
