@@ -16,13 +16,18 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # --import-mode=importlib does not add the rootdir
     sys.path.insert(0, str(ROOT))
 
-from dgmcore import memo  # noqa: E402
+from dgmcore import memo, plugins  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def _seed_and_clean_memo():
-    """Every test starts seeded and with no memo scope open, and must leave none open."""
+    """Every test starts seeded and with no memo scope open, and must leave none open.
+
+    The core is tested without plugins: an installed plugin (dgmcore-families
+    registers entropies and KL pairs, say) must not change what these tests see.
+    """
     torch.manual_seed(0)
-    yield
+    with plugins.isolated():
+        yield
     state = memo._state
     assert state.depth == 0 and state.store is None and state.sample_ndim == 0 and state.disabled == 0
