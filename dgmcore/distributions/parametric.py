@@ -141,21 +141,30 @@ class ParametricDistribution(Distribution):
                     f"features_shape {tuple(fs)}"
                 ) from None
             # Each constant keeps its own event dims (probs of a Categorical: the
-            # categories; scale_tril: a matrix) behind the batch part of features_shape.
+            # categories; scale_tril: a matrix) behind the batch part of features_shape;
+            # one the family does not declare in arg_constraints (a temperature) is kept.
             batch = fs[: len(fs) - len(td.event_shape)]
-            constraints = td.arg_constraints
+            try:
+                constraints = td.arg_constraints
+            except NotImplementedError:
+                constraints = None
             for n in self._const_names:
                 value = getattr(self, n)
-                if not isinstance(value, nn.Parameter):
-                    event = min(getattr(constraints.get(n), "event_dim", 0), value.dim())
-                    try:
-                        value = value.expand(batch + value.shape[value.dim() - event :])
-                    except RuntimeError:
-                        raise ShapeError(
-                            f"{self.prob_text}: parameter {n} of shape {tuple(value.shape)} does "
-                            f"not broadcast to features_shape {tuple(fs)}"
-                        ) from None
-                    self.register_buffer(n, value.clone())
+                if isinstance(value, nn.Parameter) or (constraints is not None and n not in constraints):
+                    continue
+                if constraints is not None:
+                    event = min(getattr(constraints[n], "event_dim", 0), value.dim())
+                    target = batch + value.shape[value.dim() - event :]
+                else:
+                    target = fs
+                try:
+                    value = value.expand(target)
+                except RuntimeError:
+                    raise ShapeError(
+                        f"{self.prob_text}: parameter {n} of shape {tuple(value.shape)} does "
+                        f"not broadcast to features_shape {tuple(fs)}"
+                    ) from None
+                self.register_buffer(n, value.clone())
         elif not fs:
             self._features_shape = shape
 

@@ -147,8 +147,10 @@ def kl_categorical_onehot(
     )
 
 
+# Registered on this plugin's classes (and their subclasses), not on the torch types, so
+# that other plugins' categorical families are left as they are.
 KL_PAIRS: list[tuple[type, type, Callable[[Any, Any], torch.Tensor]]] = [
-    (torch.distributions.Categorical, torch.distributions.OneHotCategorical, kl_categorical_onehot),
-    (torch.distributions.OneHotCategorical, torch.distributions.Categorical, kl_categorical_onehot),
+    (Categorical, OneHotCategorical, kl_categorical_onehot),
+    (OneHotCategorical, Categorical, kl_categorical_onehot),
 ]
 ENTROPIES: list[tuple[type, Callable[[Any], torch.Tensor]]] = []

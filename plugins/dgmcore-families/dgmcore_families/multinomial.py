@@ -97,6 +97,6 @@ def kl_multinomial_multinomial(
 
 
 KL_PAIRS: list[tuple[type, type, Callable[[Any, Any], torch.Tensor]]] = [
-    (torch.distributions.Multinomial, torch.distributions.Multinomial, kl_multinomial_multinomial),
+    (Multinomial, Multinomial, kl_multinomial_multinomial),  # this plugin's class, not torch's
 ]
 ENTROPIES: list[tuple[type, Callable[[Any], torch.Tensor]]] = []

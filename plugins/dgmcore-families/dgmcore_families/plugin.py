@@ -3,7 +3,8 @@
 Only ``@dgmcore.hookimpl`` functions live here. Each returns data gathered
 from the family modules, whose ``KL_PAIRS`` and ``ENTROPIES`` lists (at the
 bottom of each module) name what ``torch.distributions`` does not already
-provide; nothing is mutated.
+provide, keyed by this plugin's own classes so that other plugins' families
+are unaffected; nothing is mutated.
 
 Example:
     >>> from dgmcore_families import plugin
