@@ -94,6 +94,8 @@ class JointDistribution(Distribution):
         super().__init__(var=generated, cond_var=inputs, name=name or flat[0].name)
         self._factor_list = nn.ModuleList(flat)
         self._order: tuple[Distribution, ...] = tuple(flat[i] for i in order)
+        # renamed deterministic factors too: they contribute no density term
+        self._deterministic = tuple(isinstance(f.unwrapped, Deterministic) for f in self._order)
         self._owner = owner
         self._known = tuple(inputs) + tuple(generated)  # the variables that may fix the batch
 
@@ -161,8 +163,8 @@ class JointDistribution(Distribution):
     ) -> torch.Tensor:
         x_dict = check_x_dict(x_dict, self)
         total: torch.Tensor | None = None
-        for f in self._order:
-            if isinstance(f, Deterministic):
+        for f, deterministic in zip(self._order, self._deterministic, strict=True):
+            if deterministic:
                 if not all(v in x_dict for v in f._var):
                     x_dict = dict(x_dict)
                     x_dict.update(f.sample(x_dict, return_all=False))

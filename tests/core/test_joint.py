@@ -217,6 +217,17 @@ def test_joint_log_prob_skips_deterministic_factors() -> None:
     assert set(without_h) == {"z", "y"}  # not mutated
 
 
+def test_renamed_deterministic_factor_still_contributes_no_density() -> None:
+    prior = Normal(var=["z"], loc=0.0, scale=1.0, features_shape=[2])
+    p = Normal(var=["y"], cond_var=["h"], loc="h", scale=1.0)
+    joint = (p * Doubler() * prior).replace_var(h="g")
+    s = joint.sample(batch_n=3)
+    assert set(s) == {"z", "g", "y"}
+    expected = prior.get_log_prob(s) + p.get_log_prob({"h": s["g"], "y": s["y"]})
+    torch.testing.assert_close(joint.get_log_prob(s), expected)
+    torch.testing.assert_close(joint.get_log_prob({"z": s["z"], "y": s["y"]}), expected)
+
+
 def test_joint_of_only_deterministic_factors_has_no_density() -> None:
     joint = Doubler("h", "z") * Doubler("g", "h")
     with pytest.raises(NoDensityError, match=r"f\(h,g\|z\)|no factor"):
