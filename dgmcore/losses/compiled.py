@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import types
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -10,6 +13,21 @@ from dgmcore import memo
 from dgmcore.losses.base import Loss, XDict
 
 __all__ = ["CompiledLoss"]
+
+_serial = itertools.count()
+
+
+def _own_code(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """A copy of the function ``fn`` with a code object of its own.
+
+    torch.compile keeps compiled graphs, and its limit on recompilations, per
+    code object. Sharing one ``_run`` between every compiled loss would make
+    each new loss a recompilation of the others, and past the limit (8) a loss
+    would silently run eagerly.
+    """
+    code = fn.__code__
+    code = code.replace(co_name=f"{code.co_name}_{next(_serial)}")
+    return types.FunctionType(code, fn.__globals__, code.co_name, fn.__defaults__, fn.__closure__)
 
 
 class CompiledLoss(Loss):
@@ -58,7 +76,8 @@ class CompiledLoss(Loss):
         super().__init__(loss._input_var)
         self.loss = loss
         self._precedence = loss._precedence
-        self._fn = torch.compile(self._run, **compile_kwargs)
+        run = types.MethodType(_own_code(CompiledLoss._run), self)
+        self._fn = torch.compile(run, **compile_kwargs)
         self._warm = False
 
     def _run(self, x: XDict, with_samples: bool) -> tuple[torch.Tensor, XDict | None]:

@@ -1,0 +1,167 @@
+"""Loss.compile(): the same values and gradients as eager evaluation, in one graph.
+
+Most tests use the ``aot_eager`` backend: dynamo and AOTAutograd trace exactly
+as for the default backend, and random draws are eager ones, without paying for
+C++ code generation. One test runs the default backend (inductor) with
+``fallback_random``; it needs a C++ compiler, and is skipped where there is none.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+import torch
+from functorch.compile import make_boxed_func
+from torch._dynamo.backends.common import aot_autograd
+from torch._functorch.partitioners import min_cut_rematerialization_partition
+from torch.nn import functional as F
+
+from dgmcore.losses import IWELBO, KullbackLeibler, Parameter
+from dgmcore.losses.compiled import CompiledLoss
+from tests.losses.conftest import Decoder, Encoder, grads, make_vae
+
+
+class PlainEncoder(Encoder):
+    """The test encoder without its call counter (a counter is state dynamo would guard on)."""
+
+    def forward(self, x):
+        h = self.fc2(torch.tanh(self.fc1(x)))
+        return {"loc": h[..., :2], "scale": F.softplus(h[..., 2:]) + 1e-3}
+
+
+class PlainDecoder(Decoder):
+    def forward(self, z):
+        return {"logits": self.fc2(torch.tanh(self.fc1(z)))}
+
+
+def plain_vae(batch=5):
+    v = make_vae(batch=batch)
+    v.q, v.p = PlainEncoder(), PlainDecoder()
+    return v
+
+
+def vae_loss(v):
+    return (KullbackLeibler(v.q, v.prior) - v.p.log_prob().expectation(v.q)).mean()
+
+
+def assert_same_as_eager(loss, compiled, x, modules, calls=3, backward=True):
+    for seed in range(calls):
+        torch.manual_seed(seed)
+        got = compiled.eval(x)
+        if backward:
+            got.sum().backward()
+        g_got = grads(modules)
+        torch.manual_seed(seed)
+        want = loss.eval(x)
+        if backward:
+            want.sum().backward()
+        g_want = grads(modules)
+        torch.testing.assert_close(got, want)
+        for a, b in zip(g_got, g_want, strict=True):
+            torch.testing.assert_close(a, b)
+
+
+def counting_backend():
+    """AOTAutograd with the partitioner of the default backend; records each forward graph."""
+    forward_graphs = []
+
+    def compile_forward(gm, example_inputs):
+        forward_graphs.append(gm)
+        return make_boxed_func(gm.forward)
+
+    def compile_backward(gm, example_inputs):
+        return make_boxed_func(gm.forward)
+
+    backend = aot_autograd(
+        fw_compiler=compile_forward,
+        bw_compiler=compile_backward,
+        partition_fn=min_cut_rematerialization_partition,
+    )
+    return backend, forward_graphs
+
+
+def test_compiled_vae_objective_equals_eager_in_one_graph():
+    v = plain_vae()
+    loss = vae_loss(v)
+    backend, forward_graphs = counting_backend()
+    compiled = loss.compile(backend=backend)
+    assert isinstance(compiled, CompiledLoss)
+    assert_same_as_eager(loss, compiled, {"x": v.x}, [v.q, v.p], calls=3)
+    # traced once, on the second call (the first runs eagerly and fills the lazy caches), in one
+    # graph: no break, as the memo is off inside the graph
+    assert len(forward_graphs) == 1
+    mm = [n for n in forward_graphs[0].graph.nodes if n.target == torch.ops.aten.addmm.default]
+    assert len(mm) == 4  # two layers of the encoder, two of the decoder: the encoder runs once
+    # another batch size: traced again, still equal
+    assert_same_as_eager(loss, compiled, {"x": plain_vae(batch=3).x}, [v.q, v.p], calls=1)
+    assert len(forward_graphs) == 2
+
+
+def test_compiled_iwelbo_equals_eager():
+    v = plain_vae()
+    loss = -IWELBO(v.p * v.prior, v.q, k=4).mean()
+    assert_same_as_eager(loss, loss.compile(backend="aot_eager"), {"x": v.x}, [v.q, v.p], calls=2)
+
+
+def test_return_dict_is_compiled_too():
+    v = plain_vae()
+    loss = vae_loss(v)
+    compiled = loss.compile(backend="aot_eager")
+    for seed in range(2):
+        torch.manual_seed(seed)
+        value, out = compiled.eval({"x": v.x}, return_dict=True, return_all=False)
+        torch.manual_seed(seed)
+        ref_value, ref_out = loss.eval({"x": v.x}, return_dict=True, return_all=False)
+        torch.testing.assert_close(value, ref_value)
+        assert sorted(out) == ["z"]
+        torch.testing.assert_close(out["z"], ref_out["z"])
+
+
+def test_many_compiled_losses_are_each_compiled():
+    # torch.compile limits recompilations (8) per code object; every loss has its own
+    calls = []
+
+    def backend(gm, example_inputs):
+        calls.append(gm)
+        return gm.forward
+
+    x = {f"a{i}": torch.ones(3) for i in range(10)}
+    for i in range(10):
+        compiled = (Parameter(f"a{i}") * 2).compile(backend=backend)  # a new loss each time
+        compiled.eval(x)
+        compiled.eval(x)
+        assert len(calls) == i + 1
+
+
+def test_compiled_loss_keeps_the_formula():
+    v = plain_vae()
+    loss = vae_loss(v)
+    compiled = loss.compile(backend="aot_eager")
+    assert str(compiled) == str(loss)
+    assert compiled.latex == loss.latex
+    assert compiled.input_var == ["x"]
+    assert str(2 * compiled) == f"2 * {loss}"
+    assert compiled.compile(backend="eager").loss is loss  # compiling twice compiles the loss once
+    assert (Parameter("a") + 1).compile(backend="eager").eval({"a": torch.ones(2)}).tolist() == [2.0, 2.0]
+
+
+def _cxx_compiler():
+    names = [os.environ.get("CXX"), "g++", "clang++", "c++"]
+    return next((shutil.which(n) for n in names if n and shutil.which(n)), None)
+
+
+@pytest.mark.skipif(
+    _cxx_compiler() is None,
+    reason="torch.compile's default backend (inductor) generates C++ on CPU and needs a C++ "
+    "compiler; none (CXX, g++, clang++, c++) is installed",
+)
+def test_default_backend_equals_eager(monkeypatch):
+    import torch._inductor.config as inductor_config
+
+    monkeypatch.setattr(inductor_config, "fallback_random", True)  # eager's random draws
+    v = plain_vae()
+    loss = vae_loss(v)
+    compiled = loss.compile()
+    assert_same_as_eager(loss, compiled, {"x": v.x}, [v.q, v.p], calls=3)
