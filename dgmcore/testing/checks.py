@@ -1,4 +1,4 @@
-"""The individual checks behind :func:`~dgmcore.testing.check_distribution`.
+"""The individual checks behind :func:`~dgmcore.testing.check_distribution` (those on draws: :mod:`.draws`).
 
 Each takes a :class:`~dgmcore.testing.Report`, records what it checked (or why
 it did not apply) and raises :class:`~dgmcore.testing.ConformanceError` on a
@@ -9,20 +9,17 @@ from __future__ import annotations
 
 import copy
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
 from dgmcore.distributions import Distribution
-from dgmcore.errors import DGMError, InputTypeError, MissingVariableError
+from dgmcore.errors import InputTypeError, MissingVariableError
 from dgmcore.testing.report import Report
-from dgmcore.testing.stats import check_mean, check_variance
 
 __all__ = [
     "check_errors",
-    "check_gradients",
-    "check_moments",
     "check_reference",
     "check_shapes",
     "check_state_dict",
@@ -38,6 +35,7 @@ def sum_trailing(values: torch.Tensor, keep: int) -> torch.Tensor:
 
 
 def check_shapes(report: Report, dist: Distribution, inputs: dict[str, Any], batch_n: int) -> dict[str, Any]:
+    """Batch, feature and sample dimensions of samples and log-densities; returns one sample dict."""
     v = dist.var[0]
     out = dist.sample(inputs, batch_n=batch_n)
     for k, t in inputs.items():
@@ -100,6 +98,7 @@ def check_shapes(report: Report, dist: Distribution, inputs: dict[str, Any], bat
 
 
 def check_errors(report: Report, dist: Distribution, inputs: dict[str, Any]) -> None:
+    """A missing variable and a bare tensor for ``x_dict`` raise dgmcore's typed errors."""
     try:
         dist.get_log_prob(dict(inputs))
     except MissingVariableError:
@@ -125,6 +124,7 @@ def check_reference(
     atol: float,
     rtol: float,
 ) -> None:
+    """Log-density, mean, variance and entropy against an independent ``reference`` object."""
     if reference is None:
         report.skip("reference", "no reference given")
         return
@@ -159,91 +159,6 @@ def check_reference(
     report.ok("reference")
 
 
-def check_moments(
-    report: Report,
-    dist: Distribution,
-    inputs: dict[str, Any],
-    batch_n: int,
-    n: int,
-    sigmas: float,
-    mean: bool = True,
-    variance: bool = True,
-) -> None:
-    """Sample mean and variance of ``n`` draws against ``sample_mean`` / ``sample_variance``.
-
-    Values that are not finite (a Cauchy's mean, a label's mean) are left out.
-    """
-    if not (mean or variance):
-        return
-    try:
-        exact_mean, exact_var = dist.sample_mean(inputs), dist.sample_variance(inputs)
-    except NotImplementedError as err:
-        report.skip("moments", f"no closed-form mean or variance ({type(err).__name__})")
-        return
-    draws = dist.sample(inputs, batch_n=batch_n, sample_shape=(n,), return_all=False)[dist.var[0]]
-    exact_mean, exact_var = exact_mean.expand(draws.shape[1:]), exact_var.expand(draws.shape[1:])
-    if mean:
-        check_mean(report, "mean", draws, exact_mean, exact_var, sigmas)
-    if variance:
-        check_variance(report, "variance", draws, exact_var, sigmas)
-
-
-def _grad_report(report: Report, check: str, grads: Iterable[torch.Tensor | None], what: str) -> None:
-    found = [g for g in grads if g is not None]
-    report.require(all(bool(torch.isfinite(g).all()) for g in found), check, f"{what}: non-finite gradient")
-    report.require(
-        any(bool((g != 0).any()) for g in found),
-        check,
-        f"{what}: no parameter, constant or input receives a gradient",
-    )
-    report.ok(check)
-
-
-def check_gradients(report: Report, dist: Distribution, inputs: dict[str, Any], batch_n: int) -> None:
-    d = copy.deepcopy(dist)
-    leaves = [p for p in d.parameters() if p.is_floating_point()]
-    for b in d.buffers():
-        if b.is_floating_point():
-            leaves.append(b.requires_grad_(True))
-    given = {
-        k: t.detach().clone().requires_grad_(True)
-        if isinstance(t, torch.Tensor) and t.is_floating_point()
-        else t
-        for k, t in inputs.items()
-    }
-    leaves += [t for t in given.values() if isinstance(t, torch.Tensor) and t.requires_grad]
-    if not leaves:
-        report.skip("gradients", "no floating-point parameter, constant or input")
-        return
-    v = d.var[0]
-    if d.has_reparam:
-        x = d.sample(given, batch_n=batch_n, reparam=True, return_all=False)[v]
-        report.require(x.requires_grad, "rsample_grad", "a reparameterised sample carries no gradient")
-        weights = torch.randn(
-            x.shape, dtype=x.dtype, device=x.device
-        )  # a random direction: sum(x) is constant on a simplex
-        _grad_report(
-            report,
-            "rsample_grad",
-            torch.autograd.grad((x * weights).sum(), leaves, allow_unused=True),
-            "rsample",
-        )
-    else:
-        try:
-            d.sample(given, batch_n=batch_n, reparam=True)
-        except DGMError:
-            report.ok("reparam_refused")
-        else:
-            report.fail(
-                "reparam_refused", "has_reparam is False but sample(reparam=True) did not raise DGMError"
-            )
-    x = d.sample(given, batch_n=batch_n, return_all=False)[v].detach()
-    lp = d.get_log_prob({**given, v: x})
-    _grad_report(
-        report, "score_grad", torch.autograd.grad(lp.sum(), leaves, allow_unused=True), "log-density"
-    )
-
-
 def check_state_dict(
     report: Report,
     dist: Distribution,
@@ -252,6 +167,7 @@ def check_state_dict(
     atol: float,
     rtol: float,
 ) -> None:
+    """The log-density survives ``torch.save`` / ``torch.load`` of ``state_dict()`` into another instance."""
     state = dist.state_dict()
     buffer = io.BytesIO()
     torch.save(state, buffer)
@@ -282,6 +198,7 @@ def check_state_dict(
 
 
 def check_text(report: Report, dist: Distribution) -> None:
+    """``str``, ``repr``, the formulas, LaTeX and the ``log_prob()`` loss render as non-empty text."""
     texts = {
         "str": str(dist),
         "repr": repr(dist),

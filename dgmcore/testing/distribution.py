@@ -10,15 +10,8 @@ import torch
 
 from dgmcore.distributions import Distribution
 from dgmcore.errors import InputTypeError
-from dgmcore.testing.checks import (
-    check_errors,
-    check_gradients,
-    check_moments,
-    check_reference,
-    check_shapes,
-    check_state_dict,
-    check_text,
-)
+from dgmcore.testing.checks import check_errors, check_reference, check_shapes, check_state_dict, check_text
+from dgmcore.testing.draws import check_gradients, check_moments
 from dgmcore.testing.report import Report
 
 __all__ = ["CHECKS", "check_distribution", "seeded"]
