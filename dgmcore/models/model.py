@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -92,6 +93,7 @@ class Model:
         self.retain_graph = retain_graph
         self.on_nonfinite = on_nonfinite
         self._params = params
+        self._modules_list = list(self.distributions.modules())
 
     def __str__(self) -> str:
         lines = ["Distributions (for training):"]
@@ -105,10 +107,16 @@ class Model:
 
         Keyword arguments are passed to the loss's ``eval``.
         """
-        self.distributions.train()
+        # Module.train() walks the tree and sets every flag, which costs as much as a small
+        # network's step: switch only when some module is in eval mode.
+        for module in self._modules_list:
+            if not module.training:
+                self.distributions.train()
+                break
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss_cls.eval(train_x_dict, **kwargs)
-        if not torch.isfinite(loss).all():
+        finite = math.isfinite(loss.item()) if loss.dim() == 0 else bool(torch.isfinite(loss).all())
+        if not finite:
             return self._reject(loss, "loss")
         loss.backward(retain_graph=self.retain_graph)
         if self.clip_grad_norm is not None:

@@ -1,0 +1,287 @@
+"""The deep Markov model training step (the paper's Table 2): hand-written and dgmcore.
+
+The DMM of Krishnan, Shalit and Sontag (2017) on 88-d binary frames (piano
+rolls), batch first, ``x`` of shape ``(batch, T, 88)``:
+
+* a GRU reads the sequence backwards: ``h_t`` summarises ``x_{t:T}``;
+* ``q(z_t|z_{t-1}, h_t) = N(loc, softplus(.))`` of ``(tanh(W z_{t-1}) + h_t) / 2``;
+* ``p(z_t|z_{t-1}) = N(loc, softplus(.))`` of an MLP, ``z_0 = 0``;
+* ``p(x_t|z_t) = Bernoulli(logits)`` of an MLP.
+
+The objective is the sum over time of the per-step VAE objective (analytic KL
+or the single-sample Monte-Carlo ELBO), averaged over the batch. There is no
+time-series plugin yet, so the dgmcore column unrolls the recurrence with a
+Python loop over core losses (:class:`Unrolled`), and the hand-written twin
+takes the very same steps.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+import dgmcore
+from benchmarks.harness import Column, Inputs
+from benchmarks.vae import normal_log_prob
+from dgmcore.distributions import Bernoulli, Deterministic, Normal
+from dgmcore.losses import ELBO, KullbackLeibler, Loss
+from dgmcore.models import Model
+
+__all__ = ["DMMConfig", "Networks", "make_networks", "make_inputs", "hand_columns", "dgmcore_columns"]
+
+
+@dataclass(frozen=True)
+class DMMConfig:
+    """Sizes of one DMM benchmark case (network widths after Krishnan et al.)."""
+
+    T: int
+    z_dim: int
+    x_dim: int = 88
+    batch: int = 20
+    rnn_dim: int = 200
+    transition_dim: int = 200
+    emission_dim: int = 100
+    lr: float = 1e-3
+
+    @property
+    def label(self) -> str:
+        return f"T {self.T}, latent {self.z_dim}"
+
+
+class Combiner(nn.Module):
+    """(z_{t-1}, h_t) -> (loc, scale) of q(z_t|z_{t-1}, h_t)."""
+
+    def __init__(self, cfg: DMMConfig) -> None:
+        super().__init__()
+        self.z_to_h = nn.Linear(cfg.z_dim, cfg.rnn_dim)
+        self.loc = nn.Linear(cfg.rnn_dim, cfg.z_dim)
+        self.scale = nn.Linear(cfg.rnn_dim, cfg.z_dim)
+
+    def forward(self, z_prev: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hc = 0.5 * (torch.tanh(self.z_to_h(z_prev)) + h)
+        return self.loc(hc), F.softplus(self.scale(hc))
+
+
+class Transition(nn.Module):
+    """z_{t-1} -> (loc, scale) of p(z_t|z_{t-1})."""
+
+    def __init__(self, cfg: DMMConfig) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Linear(cfg.z_dim, cfg.transition_dim), nn.ReLU())
+        self.loc = nn.Linear(cfg.transition_dim, cfg.z_dim)
+        self.scale = nn.Linear(cfg.transition_dim, cfg.z_dim)
+
+    def forward(self, z_prev: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        g = self.body(z_prev)
+        return self.loc(g), F.softplus(self.scale(g))
+
+
+class Emitter(nn.Module):
+    """z_t -> Bernoulli logits of p(x_t|z_t)."""
+
+    def __init__(self, cfg: DMMConfig) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(cfg.z_dim, cfg.emission_dim), nn.ReLU(),
+            nn.Linear(cfg.emission_dim, cfg.emission_dim), nn.ReLU(),
+            nn.Linear(cfg.emission_dim, cfg.x_dim),
+        )
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.body(z)
+
+
+class BackwardRNN(nn.Module):
+    """x -> h: a GRU run from the last frame to the first."""
+
+    def __init__(self, cfg: DMMConfig) -> None:
+        super().__init__()
+        self.gru = nn.GRU(cfg.x_dim, cfg.rnn_dim, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h, _ = self.gru(x.flip(1))
+        return h.flip(1)
+
+
+Networks = tuple[BackwardRNN, Combiner, Transition, Emitter]
+
+
+def make_networks(cfg: DMMConfig, seed: int = 0) -> Networks:
+    """The reference weights every column copies."""
+    torch.manual_seed(seed)
+    return BackwardRNN(cfg), Combiner(cfg), Transition(cfg), Emitter(cfg)
+
+
+def make_inputs(cfg: DMMConfig) -> Inputs:
+    """A fresh batch of binary sequences."""
+    return {"x": torch.bernoulli(torch.full((cfg.batch, cfg.T, cfg.x_dim), 0.1))}
+
+
+# -- hand-written PyTorch -------------------------------------------------------------
+
+
+def hand_step_loss(
+    logits: torch.Tensor,
+    x: torch.Tensor,
+    z: torch.Tensor,
+    q: tuple[torch.Tensor, torch.Tensor],
+    p: tuple[torch.Tensor, torch.Tensor],
+    analytic: bool,
+) -> torch.Tensor:
+    """One frame's objective; ``q`` and ``p`` are (loc, scale) of posterior and prior."""
+    nll = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+    (loc, scale), (p_loc, p_scale) = q, p
+    if analytic:
+        kl = (p_scale.log() - scale.log() + (scale**2 + (loc - p_loc) ** 2) / (2 * p_scale**2) - 0.5).sum(-1)
+    else:
+        kl = normal_log_prob(z, loc, scale) - normal_log_prob(z, p_loc, p_scale)
+    return kl + nll
+
+
+def hand_loss(nets: Networks, x: torch.Tensor, analytic: bool) -> torch.Tensor:
+    """The unrolled objective written directly in PyTorch."""
+    rnn, combiner, transition, emitter = nets
+    h = rnn(x)
+    z = x.new_zeros(x.shape[0], combiner.loc.out_features)
+    total = x.new_zeros(())
+    for t in range(x.shape[1]):
+        prior = transition(z)
+        loc, scale = combiner(z, h[:, t])
+        z = loc + scale * torch.randn_like(loc)
+        total = total + hand_step_loss(emitter(z), x[:, t], z, (loc, scale), prior, analytic)
+    return total.mean()
+
+
+def hand_columns(cfg: DMMConfig, nets: Networks) -> list[Column]:
+    """Hand-written PyTorch: one column per objective."""
+    out = []
+    for group in ("analytic", "mc"):
+        mine = copy.deepcopy(nets)
+        opt = torch.optim.Adam([p for m in mine for p in m.parameters()], lr=cfg.lr)
+        analytic = group == "analytic"
+
+        def loss(x: Inputs, mine=mine, analytic=analytic) -> torch.Tensor:
+            return hand_loss(mine, x["x"], analytic)
+
+        def step(x: Inputs, loss=loss, opt=opt) -> None:
+            opt.zero_grad(set_to_none=True)
+            loss(x).backward()
+            opt.step()
+
+        name = "hand-written" if analytic else "hand-written MC"
+        out.append(Column(name, group, step, loss, list(mine)))
+    return out
+
+
+# -- dgmcore ----------------------------------------------------------------------------
+
+
+class RNN(Deterministic):
+    """h = GRU(x), the backward summaries."""
+
+    def __init__(self, net: BackwardRNN) -> None:
+        super().__init__(var=["h"], cond_var=["x"], name="f")
+        self.net = net
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"h": self.net(x)}
+
+
+class Inference(Normal):
+    """q(z|z_prev, h).
+
+    ``features_shape`` is declared: ``z_prev`` carries no sample dimension
+    while the ``z`` it is scored on does, so the features cannot be inferred
+    from the parameters' shape.
+    """
+
+    def __init__(self, net: Combiner) -> None:
+        super().__init__(var=["z"], cond_var=["z_prev", "h"], name="q", features_shape=[net.loc.out_features])
+        self.net = net
+
+    def forward(self, z_prev: torch.Tensor, h: torch.Tensor) -> dict[str, torch.Tensor]:
+        loc, scale = self.net(z_prev, h)
+        return {"loc": loc, "scale": scale}
+
+
+class Prior(Normal):
+    """p(z|z_prev)."""
+
+    def __init__(self, net: Transition) -> None:
+        super().__init__(var=["z"], cond_var=["z_prev"], name="p", features_shape=[net.loc.out_features])
+        self.net = net
+
+    def forward(self, z_prev: torch.Tensor) -> dict[str, torch.Tensor]:
+        loc, scale = self.net(z_prev)
+        return {"loc": loc, "scale": scale}
+
+
+class Generator(Bernoulli):
+    """p(x|z)."""
+
+    def __init__(self, net: Emitter) -> None:
+        super().__init__(var=["x"], cond_var=["z"], name="p", features_shape=[net.body[-1].out_features])
+        self.net = net
+
+    def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"logits": self.net(z)}
+
+
+class Unrolled(Loss):
+    """:math:`\\sum_t` ``step`` over the frames, carrying ``z_prev`` from step to step.
+
+    ``step`` is evaluated on ``x_t``, ``h_t`` and ``z_prev``; the ``z`` it draws
+    becomes the next ``z_prev`` (its sample dimension dropped).
+    """
+
+    def __init__(self, rnn: RNN, step: Loss, z_dim: int) -> None:
+        super().__init__(["x"])
+        self.rnn, self.step, self.z_dim = rnn, step, z_dim
+
+    def _eval(self, x: dict, samples: dict | None) -> torch.Tensor:
+        xs = x["x"]
+        h = self.rnn.sample({"x": xs}, return_all=False)["h"]
+        z = xs.new_zeros(xs.shape[0], self.z_dim)
+        total = xs.new_zeros(())
+        for t in range(xs.shape[1]):
+            value, drawn = self.step.eval(
+                {"x": xs[:, t], "h": h[:, t], "z_prev": z}, return_dict=True, return_all=False
+            )
+            z = drawn["z"][0]
+            total = total + value
+        return total
+
+    def _text(self) -> str:
+        return f"sum_t {self.step._text()}"
+
+
+def dgmcore_model(cfg: DMMConfig, nets: Networks, group: str) -> Model:
+    """The DMM as a dgmcore user writes it today (no time-series plugin)."""
+    rnn_net, combiner, transition, emitter = copy.deepcopy(nets)
+    rnn, q, prior, p = RNN(rnn_net), Inference(combiner), Prior(transition), Generator(emitter)
+    if group == "analytic":
+        step = KullbackLeibler(q, prior) - p.log_prob().expectation(q)
+    else:
+        step = -ELBO(p * prior, q)
+    loss = Unrolled(rnn, step, cfg.z_dim).mean()
+    return Model(loss, distributions=[rnn, q, prior, p], optimizer_params={"lr": cfg.lr})
+
+
+def dgmcore_columns(cfg: DMMConfig, nets: Networks) -> list[Column]:
+    """dgmcore: analytic and Monte-Carlo KL, memo on and off."""
+    out = []
+    for group, label in (("analytic", "analytic"), ("mc", "MC")):
+        for memo in (True, False):
+            model = dgmcore_model(cfg, nets, group)
+            name = f"dgmcore {label}" + ("" if memo else ", memo off")
+            out.append(
+                Column(
+                    name, group, model.train, model.loss_cls.eval, [d.net for d in model.distributions],
+                    context=None if memo else dgmcore.memo.disabled,
+                )
+            )
+    return out

@@ -1,0 +1,111 @@
+"""The benchmark suites: which cases, which columns, and how each case is run.
+
+A suite is a list of cases (model sizes); for each case :func:`build` makes
+every column from one set of reference weights. :func:`run_case` checks the
+columns against the hand-written twin, then times them interleaved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from benchmarks import dmm, dmm_pixyz, dmm_pyro, vae, vae_pixyz, vae_pyro
+from benchmarks.check import CheckResult, check_columns
+from benchmarks.harness import Column, Timing, interleave
+
+__all__ = ["Case", "CaseResult", "SUITES", "cases", "run_case"]
+
+REFERENCES = {"analytic": "hand-written", "mc": "hand-written MC"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One table row: a suite and the model's sizes."""
+
+    suite: str
+    config: Any
+
+    @property
+    def label(self) -> str:
+        return self.config.label
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    threads: int
+    checks: list[CheckResult]
+    timing: Timing | None
+    warmup_s: dict[str, float] = field(default_factory=dict)
+
+
+def _vae_columns(cfg: vae.VAEConfig, third_party: bool, compile: bool) -> list[Column]:
+    nets = vae.make_networks(cfg)
+    cols = vae.hand_columns(cfg, nets) + vae.dgmcore_columns(cfg, nets, compile=compile)
+    if third_party and vae_pixyz.available():
+        cols += vae_pixyz.pixyz_columns(cfg, nets, ("analytic", "mc"))
+    if third_party and vae_pyro.available():
+        cols += vae_pyro.pyro_columns(cfg, nets, ("analytic", "mc"))
+    return cols
+
+
+def _dmm_columns(cfg: dmm.DMMConfig, third_party: bool, compile: bool) -> list[Column]:
+    nets = dmm.make_networks(cfg)
+    cols = dmm.hand_columns(cfg, nets) + dmm.dgmcore_columns(cfg, nets)
+    if third_party and dmm_pixyz.available():
+        cols += dmm_pixyz.pixyz_columns(cfg, nets, ("analytic", "mc"))
+    if third_party and dmm_pyro.available():
+        cols += dmm_pyro.pyro_columns(cfg, nets, ("analytic", "mc"))
+    return cols
+
+
+#: suite -> (cases at full size, cases for --quick, columns builder, inputs maker)
+SUITES: dict[str, tuple[list[Any], list[Any], Callable[..., list[Column]], Callable[[Any], Any]]] = {
+    "vae": (
+        [vae.VAEConfig(h, z) for h in (400, 2000) for z in (10, 30)],
+        [vae.VAEConfig(h, z) for h in (400, 2000) for z in (10, 30)],
+        _vae_columns,
+        vae.make_inputs,
+    ),
+    "dmm": (
+        [dmm.DMMConfig(T, z) for T in (64, 129) for z in (20, 100)],
+        [dmm.DMMConfig(T, z) for T in (64, 129) for z in (20, 100)],
+        _dmm_columns,
+        dmm.make_inputs,
+    ),
+    "tiny": ([vae.VAEConfig(16, 10)], [vae.VAEConfig(16, 10)], _vae_columns, vae.make_inputs),
+}
+
+
+def cases(suite: str) -> list[Case]:
+    return [Case(suite, cfg) for cfg in SUITES[suite][0]]
+
+
+def run_case(
+    case: Case,
+    threads: int,
+    rounds: int,
+    warmup: int,
+    block_s: float,
+    third_party: bool = True,
+    compile: bool = True,
+    check_only: bool = False,
+    log: Callable[[str], None] = print,
+) -> CaseResult:
+    """Check the columns of ``case``, then (unless ``check_only``) time them."""
+    _, _, build, make_inputs = SUITES[case.suite]
+    torch.set_num_threads(threads)
+    cfg = case.config
+    columns = build(cfg, third_party, compile)
+    torch.manual_seed(0)
+    checks = check_columns(columns, make_inputs(cfg), REFERENCES)
+    for c in checks:
+        log("  " + c.line())
+    if check_only or not all(c.ok for c in checks):
+        return CaseResult(case, threads, checks, None)
+    timing = interleave(columns, lambda: make_inputs(cfg), rounds=rounds, warmup=warmup, block_s=block_s)
+    return CaseResult(case, threads, checks, timing, {c.name: c.warmup_s for c in columns})

@@ -1,0 +1,59 @@
+"""The benchmark columns compute the hand-written objective (the check mode, small sizes).
+
+No timing here: this keeps every column honest in CI, so that a benchmark
+never compares models that differ. Pixyz and Pyro columns are checked when
+the ``bench`` extra is installed; ``loss.compile()`` is left out for speed
+(the benchmark run checks it before timing it).
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from benchmarks import dmm, vae
+from benchmarks.check import check_columns
+from benchmarks.harness import Column
+from benchmarks.suites import REFERENCES, SUITES
+
+SMALL = {
+    "vae": vae.VAEConfig(hidden=32, z_dim=4, x_dim=20, batch=8),
+    "tiny": vae.VAEConfig(hidden=16, z_dim=3, x_dim=12, batch=5),
+    "dmm": dmm.DMMConfig(T=5, z_dim=4, x_dim=10, batch=3, rnn_dim=12, transition_dim=8, emission_dim=6),
+}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("suite", sorted(SMALL))
+def test_every_column_matches_hand_written(suite: str) -> None:
+    _, _, build, make_inputs = SUITES[suite]
+    cfg = SMALL[suite]
+    columns = build(cfg, True, False)
+    torch.manual_seed(0)
+    results = check_columns(columns, make_inputs(cfg), REFERENCES)
+    assert {r.group for r in results} == {"analytic", "mc"}
+    assert len(results) >= 6  # two hand-written, four dgmcore
+    bad = [r.line() for r in results if not r.ok]
+    assert not bad, "\n".join(bad)
+
+
+def test_check_catches_a_different_objective() -> None:
+    cfg = SMALL["vae"]
+    nets = vae.make_networks(cfg)
+    hand = vae.hand_columns(cfg, nets)
+    enc, dec = hand[0].modules
+
+    def off(x):  # the analytic objective, scaled by 1.01
+        return vae.hand_loss(enc, dec, x["x"], analytic=True) * 1.01
+
+    wrong = Column("wrong", "analytic", lambda x: None, off, [enc, dec])
+    torch.manual_seed(0)
+    results = check_columns([*hand, wrong], vae.make_inputs(cfg), REFERENCES)
+    assert [r.ok for r in results] == [True, True, False]
