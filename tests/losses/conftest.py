@@ -96,6 +96,25 @@ def make_vae(x_dim: int = 6, z_dim: int = 2, batch: int = 5) -> SimpleNamespace:
     )
 
 
+class PlainEncoder(Encoder):
+    """The test encoder without its call counter (a counter is state dynamo would guard on)."""
+
+    def forward(self, x):
+        h = self.fc2(torch.tanh(self.fc1(x)))
+        return {"loc": h[..., :2], "scale": F.softplus(h[..., 2:]) + 1e-3}
+
+
+class PlainDecoder(Decoder):
+    def forward(self, z):
+        return {"logits": self.fc2(torch.tanh(self.fc1(z)))}
+
+
+def plain_vae(batch=5):
+    v = make_vae(batch=batch)
+    v.q, v.p = PlainEncoder(), PlainDecoder()
+    return v
+
+
 @pytest.fixture
 def vae() -> SimpleNamespace:
     return make_vae()

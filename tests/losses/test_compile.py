@@ -16,30 +16,10 @@ import torch
 from functorch.compile import make_boxed_func
 from torch._dynamo.backends.common import aot_autograd
 from torch._functorch.partitioners import min_cut_rematerialization_partition
-from torch.nn import functional as F
 
 from dgmcore.losses import IWELBO, KullbackLeibler, Parameter
 from dgmcore.losses.compiled import CompiledLoss
-from tests.losses.conftest import Decoder, Encoder, grads, make_vae
-
-
-class PlainEncoder(Encoder):
-    """The test encoder without its call counter (a counter is state dynamo would guard on)."""
-
-    def forward(self, x):
-        h = self.fc2(torch.tanh(self.fc1(x)))
-        return {"loc": h[..., :2], "scale": F.softplus(h[..., 2:]) + 1e-3}
-
-
-class PlainDecoder(Decoder):
-    def forward(self, z):
-        return {"logits": self.fc2(torch.tanh(self.fc1(z)))}
-
-
-def plain_vae(batch=5):
-    v = make_vae(batch=batch)
-    v.q, v.p = PlainEncoder(), PlainDecoder()
-    return v
+from tests.losses.conftest import grads, plain_vae
 
 
 def vae_loss(v):
