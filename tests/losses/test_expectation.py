@@ -147,3 +147,36 @@ def test_reparameterised_draws_are_rejected_only_when_asked_of_a_discrete_family
 def test_bad_sample_shape(bad, vae):
     with pytest.raises(InputTypeError, match="sample_shape"):
         Expectation(vae.q, vae.p.log_prob(), sample_shape=bad)
+
+
+def _chain():
+    """q(z1|x) = N(x, 1), q(z2|z1) = N(z1, 0.5^2), p(x|z2) = N(z2, 2^2), 3 features."""
+    q1 = Normal(loc="x", scale=1.0, var=["z1"], cond_var=["x"], name="q")
+    q2 = Normal(loc="z1", scale=0.5, var=["z2"], cond_var=["z1"], name="q")
+    p = Normal(loc="z2", scale=2.0, var=["x"], cond_var=["z2"])
+    x = torch.randn(4, 3, generator=torch.Generator().manual_seed(0))
+    # x - z2 ~ N(0, 1.25): E[log N(x | z2, 4)] = log N(x | x, 4) - 1.25 / (2 * 4), per feature
+    exact = (TNormal(x, 2.0).log_prob(x) - 1.25 / 8).sum(-1)
+    return q1, q2, p, x, exact
+
+
+def test_expectation_over_a_joint_draws_ancestrally():
+    q1, q2, p, x, exact = _chain()
+    loss = p.log_prob().expectation(q2 * q1, sample_shape=(40000,))
+    torch.manual_seed(0)
+    value, out = loss.eval({"x": x}, return_dict=True)
+    assert value.shape == (4,)
+    assert out["z1"].shape == out["z2"].shape == (40000, 4, 3)
+    # per-sample standard deviation of log N(x | z2, 4) is about 0.38: 5 standard errors
+    assert ((value - exact).abs() < 5 * 0.38 / 200).all(), (value, exact)
+
+
+def test_nested_expectations_stack_sample_dimensions():
+    q1, q2, p, x, exact = _chain()
+    loss = Expectation(q1, Expectation(q2, p.log_prob(), sample_shape=(50,)), sample_shape=(400,))
+    torch.manual_seed(0)
+    value, out = loss.eval({"x": x}, return_dict=True)
+    assert value.shape == (4,)
+    assert out["z1"].shape == (400, 4, 3) and out["z2"].shape == (50, 400, 4, 3)
+    # the outer 400 draws dominate the error: sd of E[f | z1] is about 0.31
+    assert ((value - exact).abs() < 5 * 0.31 / 20).all(), (value, exact)
