@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from dgmcore.distributions.base import Distribution
-from dgmcore.errors import InputTypeError, NonFiniteLossError
+from dgmcore.errors import InputTypeError, NonFiniteLossError, ShapeError
 from dgmcore.losses.base import Loss
 
 __all__ = ["Model"]
@@ -115,6 +115,11 @@ class Model:
                 break
         self.optimizer.zero_grad(set_to_none=True)
         loss = self.loss_cls.eval(train_x_dict, **kwargs)
+        if loss.dim():
+            raise ShapeError(
+                f"Model.train needs a scalar loss, but {self.loss_cls} gives one of shape "
+                f"{tuple(loss.shape)}: reduce it over the batch with .mean() or .sum()"
+            )
         finite = math.isfinite(loss.item()) if loss.dim() == 0 else bool(torch.isfinite(loss).all())
         if not finite:
             return self._reject(loss, "loss")

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from dgmcore.errors import InputTypeError, NonFiniteLossError
+from dgmcore.errors import InputTypeError, NonFiniteLossError, ShapeError
 from dgmcore.losses import KullbackLeibler, Parameter
 from dgmcore.models import Model
 from tests.losses.conftest import Decoder, Encoder, Normal, make_vae, plain_vae
@@ -287,3 +287,13 @@ def test_single_distribution_and_frozen_parameters():
     before = params_of(p)
     model.train({"x": v.x})
     assert_all_close(params_of(p), before, rtol=0, atol=0)
+
+
+def test_an_unreduced_loss_is_a_clear_error():
+    v = make_vae()
+    model = Model(KullbackLeibler(v.q, v.prior) - v.p.log_prob().expectation(v.q), [v.q, v.p])
+    before = params_of(v.q, v.p)
+    with pytest.raises(ShapeError, match=r"scalar.*\(5,\).*\.mean\(\)"):
+        model.train({"x": v.x})
+    assert_all_close(params_of(v.q, v.p), before, rtol=0, atol=0)
+    assert model.test({"x": v.x}).shape == (5,)  # evaluation may keep the batch
