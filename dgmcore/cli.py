@@ -5,7 +5,8 @@ Built-in subcommands:
 * ``dgm plugins [--json]`` lists every plugin with its version, source
   (entry point, env, programmatic), status (ok, broken with the reason,
   disabled) and what it provides;
-* ``dgm new-plugin NAME [--dir D]`` writes a working plugin package;
+* ``dgm new-plugin NAME [--dir D]`` writes a working plugin package
+  (:mod:`dgmcore.scaffold`);
 * ``dgm --version``.
 
 Plugins add subcommands through the ``register_commands(cli)`` hook, where
@@ -31,6 +32,7 @@ from typing import Any
 import dgmcore
 from dgmcore import plugins
 from dgmcore.errors import DGMError, PluginWarning
+from dgmcore.plugins.registry import set_commands
 
 __all__ = ["Commands", "main"]
 
@@ -152,7 +154,7 @@ def _plugin_commands(subparsers: Any, owners: dict[str, list[str]]) -> None:
 
     plugins.call_hook("register_commands", kwargs_for=view)
     for name, commands in views.items():
-        plugins._set_commands(name, commands.added)
+        set_commands(name, commands.added)
 
 
 # ----------------------------------------------------------------------------- dgm plugins
@@ -186,161 +188,26 @@ def _cmd_plugins(args: argparse.Namespace) -> int:
 
 
 def _cmd_new_plugin(args: argparse.Namespace) -> int:
-    import re
     from pathlib import Path
 
-    short = re.sub(r"^dgmcore[-_]", "", args.name.strip().lower())
-    if not re.fullmatch(r"[a-z][a-z0-9]*([-_][a-z0-9]+)*", short):
+    from dgmcore import scaffold
+
+    short = scaffold.short_name(args.name)
+    if short is None:
         print(f"dgm new-plugin: error: {args.name!r} is not a valid plugin name; use letters, "
               "digits and '-', starting with a letter (e.g. 'vonmises')", file=sys.stderr)
         return 2
-    dist = f"dgmcore-{short.replace('_', '-')}"
-    package = dist.replace("-", "_")
-    root = Path(args.dir) / dist
+    values = scaffold.plugin_values(short)
+    root = Path(args.dir) / values["dist"]
     if root.exists() and any(root.iterdir()):
         print(f"dgm new-plugin: error: {root} already exists and is not empty", file=sys.stderr)
         return 1
-    values = {"dist": dist, "package": package, "entry": short.replace("-", "_"),
-              "api": dgmcore.API_VERSION, "core": dgmcore.__version__}
-    for rel, template in _TEMPLATES.items():
-        path = root / rel.format(**values)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(template.lstrip("\n").format(**values), encoding="utf-8")
+    scaffold.write(root, values)
     print(f"wrote {root}/ (a dgmcore plugin providing dgmcore.distributions.VonMises)\n"
           f"next:  pip install -e {root}\n"
           f"       dgm plugins\n"
           f"       pytest {root / 'tests'}")
     return 0
-
-
-# Templates use str.format: {{ and }} are literal braces.
-_TEMPLATES = {
-    "pyproject.toml": '''
-[build-system]
-requires = ["setuptools>=64"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "{dist}"
-version = "0.1.0"
-description = "A dgmcore plugin: the von Mises distribution."
-readme = "README.md"
-requires-python = ">=3.10"
-dependencies = ["dgmcore>={core}"]
-
-[project.optional-dependencies]
-test = ["pytest>=7"]
-
-# This is how dgmcore finds the plugin: the entry point names its hookimpl module.
-[project.entry-points."dgmcore.plugins"]
-{entry} = "{package}.plugin"
-
-[tool.setuptools.packages.find]
-include = ["{package}*"]
-''',
-    "README.md": '''
-# {dist}
-
-A [dgmcore](https://pypi.org/project/dgmcore/) plugin.
-
-| namespace | name | what |
-| --- | --- | --- |
-| `dgmcore.distributions` | `VonMises` | von Mises distribution over angles (`loc`, `concentration`) |
-
-## Install
-
-    pip install -e .
-    dgm plugins          # {dist} should be listed with status "ok"
-
-## Use
-
-```python
-from dgmcore.distributions import VonMises
-
-p = VonMises(loc=0.0, concentration=2.0, var=["a"], features_shape=[3])
-p.sample(batch_n=4)["a"].shape   # torch.Size([4, 3])
-```
-
-## Test
-
-    pip install -e ".[test]"
-    pytest tests
-''',
-    "{package}/__init__.py": '''
-"""{dist}: a dgmcore plugin providing the von Mises distribution."""
-
-from {package}.distributions import VonMises
-
-__version__ = "0.1.0"
-__all__ = ["VonMises"]
-''',
-    "{package}/distributions.py": '''
-"""The von Mises distribution as a dgmcore family."""
-
-from __future__ import annotations
-
-import torch
-
-from dgmcore.distributions import ParametricDistribution
-
-__all__ = ["VonMises"]
-
-
-class VonMises(ParametricDistribution):
-    """Von Mises distribution over angles, with parameters ``loc`` and ``concentration``.
-
-    Example:
-        >>> p = VonMises(loc=0.0, concentration=2.0, var=["a"], features_shape=[3])
-        >>> p.sample(batch_n=4)["a"].shape
-        torch.Size([4, 3])
-    """
-
-    family = torch.distributions.VonMises
-    params = ("loc", "concentration")
-''',
-    "{package}/plugin.py": '''
-"""Hook implementations: the module dgmcore loads through the entry point.
-
-Keep only ``@dgmcore.hookimpl`` functions here; the classes live in their own modules.
-"""
-
-from __future__ import annotations
-
-import dgmcore
-from {package}.distributions import VonMises
-
-#: The dgmcore plugin API this plugin is written against.
-DGMCORE_API_VERSION = "{api}"
-
-
-@dgmcore.hookimpl
-def register_distributions():
-    return [VonMises]
-''',
-    "tests/test_plugin.py": '''
-"""Checks that {dist} is installed, loads cleanly and its family is right."""
-
-import torch
-
-from dgmcore import plugins
-
-
-def test_plugin_is_found_and_ok():
-    status = {{s.name: s for s in plugins.statuses()}}["{dist}"]
-    assert status.status == "ok", status.reason
-    assert status.provides["distributions"] == ["VonMises"]
-
-
-def test_family_matches_torch():
-    from dgmcore.distributions import VonMises
-
-    p = VonMises(loc=0.0, concentration=2.0, var=["a"], features_shape=[3])
-    x = p.sample(batch_n=4)["a"]
-    assert x.shape == (4, 3)
-    reference = torch.distributions.VonMises(torch.tensor(0.0), torch.tensor(2.0))
-    torch.testing.assert_close(p.get_log_prob({{"a": x}}), reference.log_prob(x).sum(-1))
-''',
-}
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ place. Messages name the object involved (a distribution's formula text such as
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 __all__ = [
     "DGMError",
     "MissingVariableError",
@@ -22,6 +24,7 @@ __all__ = [
     "PluginError",
     "AmbiguousNameError",
     "UnknownNameError",
+    "UnknownAttributeError",
     "DGMWarning",
     "PluginWarning",
 ]
@@ -38,7 +41,7 @@ class MissingVariableError(DGMError, KeyError):
     catches it.
     """
 
-    def __init__(self, variable: str, owner: str, given: object = ()) -> None:
+    def __init__(self, variable: str, owner: str, given: Iterable[str] = ()) -> None:
         self.variable = variable
         self.owner = owner
         self.given = sorted(given) if given else []
@@ -99,6 +102,17 @@ class UnknownNameError(DGMError, ImportError):
     ``AttributeError`` raised there by a generic one). The two base classes
     cannot both be had: CPython's ``ImportError`` and ``AttributeError`` have
     incompatible layouts. Use ``name in dir(namespace)`` to test for a name.
+    """
+
+
+class UnknownAttributeError(DGMError, AttributeError):
+    """``dgmcore.<kind>.Name`` where no core class and no plugin provides ``Name``.
+
+    Raised on attribute access of an unknown name, and an
+    :class:`AttributeError`, so ``hasattr(namespace, name)`` and
+    ``getattr(namespace, name, default)`` work. ``from dgmcore.<kind> import
+    Name`` raises :class:`UnknownNameError` (an :class:`ImportError`) instead,
+    with the same message; CPython cannot give one class both bases.
     """
 
 

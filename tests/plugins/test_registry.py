@@ -246,3 +246,24 @@ def test_isolated_ignores_env_plugins(monkeypatch):
     with plugins.isolated(entry_points=False):
         plugins.reset(entry_points=False, env=True)  # what a suite wanting env plugins does
         assert [(s.name, s.source) for s in plugins.statuses()] == [("json", "env")]
+
+
+def test_suite_loads_only_first_party_entry_points():
+    """The root conftest.py keeps the plugins a user installed out of the suite."""
+    first_party = {"dgmcore-families", "dgmcore-flows", "dgmcore-adversarial", "dgmcore-timeseries",
+                   "dgmcore-trainers"}
+    leaked = [(s.name, s.source) for s in plugins.statuses()
+              if s.source != "programmatic" and s.distribution not in first_party]
+    assert leaked == []
+
+
+def test_unknown_attribute_error_is_an_errors_class():
+    from dgmcore.errors import UnknownAttributeError
+
+    assert plugins.UnknownAttributeError is UnknownAttributeError
+    assert issubclass(UnknownAttributeError, AttributeError) and issubclass(UnknownAttributeError,
+                                                                           dgmcore.DGMError)
+    with plugins.isolated():
+        assert not hasattr(D, "NoSuchFamily")
+        with pytest.raises(UnknownAttributeError, match="no installed dgmcore plugin"):
+            _ = D.NoSuchFamily

@@ -1,0 +1,92 @@
+"""Plugin discovery, isolation and the registry behind the lazy namespaces.
+
+``import dgmcore`` loads no plugin. The first lookup of a name in
+``dgmcore.distributions``, ``dgmcore.losses``, ``dgmcore.flows`` or
+``dgmcore.models`` (or a call to :func:`manager`) discovers plugins once per
+process, in this order:
+
+1. entry points of the group ``dgmcore.plugins`` (read with importlib-metadata),
+   all of them unless ``DGMCORE_DISABLE_PLUGIN_AUTOLOAD=1`` (none),
+   ``DGMCORE_ONLY_ENTRY_POINTS=name,...`` (only those) or :func:`reset` say otherwise;
+2. the import paths in ``DGMCORE_PLUGINS=pkg.mod,other.mod``.
+
+:func:`register` and :func:`unregister` change the set at any time; namespaces
+see the change at once. ``DGMCORE_DISABLE_PLUGINS=name,...`` blocks plugins by
+the name ``dgm plugins`` shows (or their distribution, entry-point or module
+name): they are recorded as ``disabled`` and never imported.
+
+Isolation: every plugin is imported, checked and asked for its registrations
+inside a guard. A plugin that fails to import, declares an incompatible
+``DGMCORE_API_VERSION``, implements an unknown hook or raises in a hook is
+recorded as ``broken`` with the reason, one :class:`~dgmcore.errors.PluginWarning`
+is emitted, and everything else keeps working.
+
+Invariant: the registry (``state.plugins`` in :mod:`dgmcore.plugins.state`) is
+the single source of truth; the per-kind name index is derived from the ``ok``
+plugins and rebuilt whenever :func:`generation` moves, which it does on every
+change of the registrations. What lives in which module: see ``README.md``.
+
+Example:
+    >>> import types
+    >>> import dgmcore
+    >>> from dgmcore import plugins
+    >>> class Thing:
+    ...     pass
+    >>> module = types.ModuleType("my_private_plugin")
+    >>> module.register_models = dgmcore.hookimpl(lambda: [Thing])
+    >>> module.register_models.__name__ = "register_models"
+    >>> plugins.register(module, name="my-private-plugin").status
+    'ok'
+    >>> plugins.get("models", "Thing", plugin="my-private-plugin") is Thing
+    True
+    >>> plugins.unregister("my-private-plugin")
+"""
+
+from __future__ import annotations
+
+from dgmcore.errors import UnknownAttributeError as UnknownAttributeError
+from dgmcore.plugins.discovery import manager
+from dgmcore.plugins.hooks import add_hookspecs, call_hook
+from dgmcore.plugins.lazy import namespace
+from dgmcore.plugins.registry import (
+    datasets,
+    entropy_fns,
+    generation,
+    get,
+    kl_pairs,
+    load_dataset,
+    names,
+    register,
+    statuses,
+    unregister,
+)
+from dgmcore.plugins.state import ENV_DISABLE as ENV_DISABLE
+from dgmcore.plugins.state import ENV_NO_AUTOLOAD as ENV_NO_AUTOLOAD
+from dgmcore.plugins.state import ENV_ONLY as ENV_ONLY
+from dgmcore.plugins.state import ENV_PLUGINS as ENV_PLUGINS
+from dgmcore.plugins.state import GROUP as GROUP
+from dgmcore.plugins.state import KINDS
+from dgmcore.plugins.state import state as _state  # noqa: F401 - tests read _state.discovered
+from dgmcore.plugins.status import PluginStatus
+from dgmcore.plugins.testing import isolated, reset
+
+__all__ = [
+    "KINDS",
+    "PluginStatus",
+    "add_hookspecs",
+    "call_hook",
+    "datasets",
+    "entropy_fns",
+    "generation",
+    "get",
+    "isolated",
+    "kl_pairs",
+    "load_dataset",
+    "manager",
+    "names",
+    "namespace",
+    "register",
+    "reset",
+    "statuses",
+    "unregister",
+]
