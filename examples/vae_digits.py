@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     save_grid([samples], args.out / "samples.png", "digits drawn from the prior")
     save_curve(train_curve, test_curve, args.out / "loss.png")
     rows = "\n".join(
-        f"| {i} | {tr:.3f} | {te:.3f} |" for i, (tr, te) in enumerate(zip(train_curve, test_curve), 1)
+        f"| {i} | {tr:.3f} | {te:.3f} |" for i, (tr, te) in enumerate(zip(train_curve, test_curve, strict=True), 1)
     )
     report = f"""# VAE on the scikit-learn digits
 
@@ -177,7 +177,12 @@ Importance-sampled test log-likelihood (k=500): **{log_px:.3f}** nats per digit.
     print(f"wrote {args.out}/report.md, reconstructions.png, samples.png, loss.png")
     if not all(math.isfinite(v) for v in test_curve):
         raise SystemExit("training diverged")
-    return {"initial_test_loss": initial, "first_test_loss": test_curve[0], "last_test_loss": test_curve[-1], "log_px": log_px}
+    return {
+        "initial_test_loss": initial,
+        "first_test_loss": test_curve[0],
+        "last_test_loss": test_curve[-1],
+        "log_px": log_px,
+    }
 
 
 if __name__ == "__main__":
