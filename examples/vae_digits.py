@@ -145,9 +145,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     save_grid([shown, recon], args.out / "reconstructions.png", "test digits (top), reconstructions")
     save_grid([samples], args.out / "samples.png", "digits drawn from the prior")
     save_curve(train_curve, test_curve, args.out / "loss.png")
-    rows = "\n".join(
-        f"| {i} | {tr:.3f} | {te:.3f} |" for i, (tr, te) in enumerate(zip(train_curve, test_curve, strict=True), 1)
-    )
+    pairs = zip(train_curve, test_curve, strict=True)
+    rows = "\n".join(f"| {i} | {tr:.3f} | {te:.3f} |" for i, (tr, te) in enumerate(pairs, 1))
     report = f"""# VAE on the scikit-learn digits
 
 Objective: `{loss}`
