@@ -129,6 +129,8 @@ def check_reference(
         report.skip("reference", "no reference given")
         return
     v = dist.var[0]
+    if values is not None:
+        values = values.to(sample[v].device)
     for name, value in [("own samples", sample[v]), ("given values", values)]:
         if value is not None:
             lp = dist.get_log_prob({**inputs, v: value})

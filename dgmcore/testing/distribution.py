@@ -32,8 +32,9 @@ CHECKS = (
 
 @contextmanager
 def seeded(seed: int) -> Iterator[None]:
-    """Seed torch's CPU RNG for the block and restore its previous state afterwards."""
-    with torch.random.fork_rng(devices=[]):
+    """Seed torch's RNGs for the block and restore their previous states afterwards."""
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
 

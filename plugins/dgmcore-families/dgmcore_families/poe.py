@@ -108,6 +108,8 @@ class ProductOfNormal(GaussianComposite):
         self.prior = prior if isinstance(prior, Distribution) else None
         self._unit_prior = prior is True
         self.mask_var = mask_var
+        # N(0, 1): scalars that follow .to(device) and stay out of the state_dict
+        self.register_buffer("_one", torch.ones(()), persistent=False)
 
     # -- the experts --------------------------------------------------------------------
     def _expert_params(self, x_dict: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor] | None:
@@ -138,7 +140,7 @@ class ProductOfNormal(GaussianComposite):
             q = self.prior.get_params(x_dict)
             return q["loc"], q["scale"].pow(-2)
         if self._unit_prior:
-            one = torch.ones(self.features_shape)  # broadcasts against the experts
+            one = self._one.expand(self.features_shape)  # broadcasts against the experts
             return torch.zeros_like(one), one
         return None, None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import dgmcore_families as fam
+import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -66,8 +67,13 @@ class NetNormal(fam.Normal):
         return {"loc": loc, "scale": F.softplus(raw) + 0.1}
 
 
-TRIL = torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.8, 0.0], [-0.3, 0.2, 1.2]])
-W_EXPERT = torch.linspace(-1.0, 1.0, 4 * N).reshape(4, N)
+# Constants are made when used, so that they land on torch's default device (see the CUDA test).
+def tril():
+    return torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.8, 0.0], [-0.3, 0.2, 1.2]])
+
+
+def w_expert():
+    return torch.linspace(-1.0, 1.0, 4 * N).reshape(4, N)
 
 
 class AttributeExpert(fam.Normal):
@@ -75,7 +81,7 @@ class AttributeExpert(fam.Normal):
 
     def __init__(self):
         super().__init__(var=["z"], cond_var=["a"], features_shape=[N])
-        self.register_buffer("w", W_EXPERT.clone())
+        self.register_buffer("w", w_expert())
 
     def forward(self, a):
         return {"loc": a @ self.w, "scale": F.softplus(a @ self.w.flip(0)) + 0.5}
@@ -101,10 +107,12 @@ def _mixture_components():
     ]
 
 
-MIX_W = torch.tensor([0.2, 0.5, 0.3])
+def mix_w():
+    return torch.tensor([0.2, 0.5, 0.3])
 
 
-def _mixture_reference(w=MIX_W):
+def _mixture_reference(w=None):
+    w = mix_w() if w is None else w
     locs = torch.tensor([-2.0, 0.0, 3.0]).unsqueeze(-1).expand(3, 2)
     scales = torch.tensor([0.5, 0.75, 1.0]).unsqueeze(-1).expand(3, 2)
     return D.MixtureSameFamily(D.Categorical(w), D.Independent(D.Normal(locs, scales), 1))
@@ -117,13 +125,14 @@ def _posterior_reference(x):
         ),
         1,
     )
-    return D.Categorical(logits=MIX_W.log() + comps.log_prob(x["x"].unsqueeze(-2)))
+    return D.Categorical(logits=mix_w().log() + comps.log_prob(x["x"].unsqueeze(-2)))
 
 
 def _elementwise_reference(x):
     a = x["a"]
-    experts = [a[:, i : i + 1] * W_EXPERT[i] for i in range(4)]
-    scales = [F.softplus(a[:, i : i + 1] * W_EXPERT.flip(0)[i]) + 0.5 for i in range(4)]
+    w = w_expert()
+    experts = [a[:, i : i + 1] * w[i] for i in range(4)]
+    scales = [F.softplus(a[:, i : i + 1] * w.flip(0)[i]) + 0.5 for i in range(4)]
     present = (a != 0).T.unsqueeze(-1).expand(4, B, N)
     return product_reference(torch.stack(experts), torch.stack(scales), present)
 
@@ -258,9 +267,9 @@ CASES = [
     ),
     c(
         "MultivariateNormal-constant",
-        lambda: fam.MultivariateNormal(loc=torch.zeros(N), scale_tril=TRIL, var=["x"]),
+        lambda: fam.MultivariateNormal(loc=torch.zeros(N), scale_tril=tril(), var=["x"]),
         None,
-        lambda x: D.MultivariateNormal(torch.zeros(N), scale_tril=TRIL),
+        lambda x: D.MultivariateNormal(torch.zeros(N), scale_tril=tril()),
     ),
     c(
         "LowRankMultivariateNormal",
@@ -296,7 +305,7 @@ CASES = [
     ),
     c(
         "MixtureModel-weights",
-        lambda: fam.MixtureModel(_mixture_components(), MIX_W.tolist()),
+        lambda: fam.MixtureModel(_mixture_components(), [0.2, 0.5, 0.3]),
         None,
         lambda x: _mixture_reference(),
     ),
@@ -310,7 +319,7 @@ CASES = [
     ),
     c(
         "PosteriorMixtureModel",
-        lambda: fam.MixtureModel(_mixture_components(), MIX_W.tolist()).posterior(),
+        lambda: fam.MixtureModel(_mixture_components(), [0.2, 0.5, 0.3]).posterior(),
         lambda: {"x": torch.randn(B, 2) * 2},
         _posterior_reference,
     ),
@@ -390,6 +399,18 @@ CASES = [
 @parametrize(CASES)
 def test_family_conformance(case):
     report = case.check()
+    assert "shapes" in report.passed and "state_dict" in report.passed
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@parametrize(CASES)
+def test_family_conformance_on_cuda(case):
+    """The same table with every tensor on the GPU (torch's default device set to CUDA)."""
+    torch.set_default_device("cuda")
+    try:
+        report = case.check()
+    finally:
+        torch.set_default_device(None)
     assert "shapes" in report.passed and "state_dict" in report.passed
 
 

@@ -9,6 +9,7 @@ through the dgmcore families.
 from __future__ import annotations
 
 import dgmcore_families as fam
+import pytest
 import torch
 from dgmcore_families import plugin
 from torch.nn import functional as F
@@ -201,6 +202,17 @@ def test_kl_pair(case):
 @parametrize(ENTROPY_CASES)
 def test_entropy(case):
     assert "entropy_mc" in case.check().passed
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@parametrize([*KL_CASES, *ENTROPY_CASES])
+def test_on_cuda(case):
+    """The same tables with every tensor on the GPU (torch's default device set to CUDA)."""
+    torch.set_default_device("cuda")
+    try:
+        case.check()
+    finally:
+        torch.set_default_device(None)
 
 
 def test_every_registered_pair_and_entropy_is_checked():
