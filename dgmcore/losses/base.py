@@ -90,6 +90,12 @@ class Loss:
 
         Returns:
             The value, or ``(value, dict)`` when ``return_dict``.
+
+        Raises:
+            InputTypeError: ``x_dict`` is not a dict of tensors.
+            MissingVariableError: a variable the loss needs is not in ``x_dict``.
+            ShapeError: terms disagree in batch size, or a value does not fit
+                its distribution's ``features_shape``.
         """
         x = check_x_dict(x_dict, self)
         state = memo._state
@@ -323,7 +329,15 @@ class UnaryLoss(Loss):
 
 
 class ValueLoss(Loss):
-    """A constant: ``ValueLoss(2.0)``. Numbers in loss arithmetic become these."""
+    """A constant: ``ValueLoss(2.0)``. Numbers in loss arithmetic become these.
+
+    Example:
+        >>> from dgmcore.losses import Parameter, ValueLoss
+        >>> ValueLoss(2.0).eval()
+        tensor(2.)
+        >>> type((Parameter("a") + 1).b).__name__
+        'ValueLoss'
+    """
 
     def __init__(self, value: float | torch.Tensor) -> None:
         super().__init__(())
@@ -384,8 +398,20 @@ class Parameter(Loss):
 class ConstantVar(Loss):
     """Evaluate ``loss`` with some variables fixed: ``ConstantVar(loss, {"beta": 0.1})``.
 
-    The constants override nothing the caller gives: the caller's dict is
-    copied, never mutated.
+    The constants take precedence over the caller's values of the same
+    variables; the caller's dict is copied, never mutated.
+
+    Args:
+        loss: the loss to evaluate.
+        constant_var: the variables to fix, and their values.
+
+    Example:
+        >>> from dgmcore.losses import ConstantVar, Parameter
+        >>> loss = ConstantVar(Parameter("beta") * Parameter("kl"), {"beta": 0.5})
+        >>> loss.input_var
+        ['kl']
+        >>> loss.eval({"kl": 4.0})
+        tensor(2.)
     """
 
     def __init__(self, loss: Loss, constant_var: Mapping[str, Any]) -> None:
@@ -436,14 +462,28 @@ class _Extremum(Loss):
 
 
 class MinLoss(_Extremum):
-    """Elementwise minimum of two losses."""
+    """Elementwise minimum of two losses (either may be a number).
+
+    Example:
+        >>> import torch
+        >>> from dgmcore.losses import MinLoss, Parameter
+        >>> MinLoss(Parameter("a"), 1.0).eval({"a": torch.tensor([0.0, 2.0])})
+        tensor([0., 1.])
+    """
 
     _fn = staticmethod(torch.minimum)  # type: ignore[assignment]
     _word = "min"
 
 
 class MaxLoss(_Extremum):
-    """Elementwise maximum of two losses."""
+    """Elementwise maximum of two losses (either may be a number).
+
+    Example:
+        >>> import torch
+        >>> from dgmcore.losses import MaxLoss, Parameter
+        >>> MaxLoss(Parameter("a"), 1.0).eval({"a": torch.tensor([0.0, 2.0])})
+        tensor([1., 2.])
+    """
 
     _fn = staticmethod(torch.maximum)  # type: ignore[assignment]
     _word = "max"

@@ -41,11 +41,34 @@ class Expectation(Loss):
     gradient gains :math:`f \\nabla \\log p`. With ``reparam=False`` no gradient
     flows through the samples at all.
 
+    The loss ``f`` must keep its sample and batch dimensions: reduce over the
+    batch outside the expectation (``E[f].mean()``), not inside it.
+
     Args:
         p: the distribution to sample from.
         f: the loss to average.
         sample_shape: samples per batch element (default ``(1,)``).
         reparam: use reparameterised (or score-function) gradients.
+
+    Raises:
+        InputTypeError: ``p`` is not a distribution, ``f`` not a loss or a
+            number, or ``sample_shape`` not a tuple of positive integers.
+
+    Example:
+        >>> import torch
+        >>> from dgmcore.distributions import ParametricDistribution
+        >>> class Normal(ParametricDistribution):
+        ...     family = torch.distributions.Normal
+        ...     params = ("loc", "scale")
+        >>> from dgmcore.losses import Expectation
+        >>> q = Normal(loc="x", scale=1.0, var=["z"], cond_var=["x"], name="q")
+        >>> p = Normal(loc="z", scale=1.0, var=["x"], cond_var=["z"])
+        >>> rec = Expectation(q, p.log_prob(), sample_shape=(4,))
+        >>> str(rec), rec.input_var
+        ('E_{q(z|x)}[log p(x|z)]', ['x'])
+        >>> value, samples = rec.eval({"x": torch.zeros(3, 2)}, return_dict=True)
+        >>> value.shape, samples["z"].shape
+        (torch.Size([3]), torch.Size([4, 3, 2]))
     """
 
     def __init__(
