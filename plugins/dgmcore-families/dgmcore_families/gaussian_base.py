@@ -27,6 +27,20 @@ class GaussianComposite(Distribution):
     entropy, mean, variance, and analytic KL through the ``torch.distributions``
     Normal of :meth:`get_dist` — follows from it. Parameters without a batch
     dimension (no conditioning input present) are sampled with ``batch_n``.
+
+    Example:
+        >>> import torch
+        >>> class Shifted(GaussianComposite):
+        ...     def __init__(self):
+        ...         super().__init__(["z"], ["x"], "p", [2])
+        ...     def get_params(self, x_dict=None):
+        ...         x = self._check(x_dict)["x"]
+        ...         return {"loc": x + 1, "scale": torch.ones_like(x)}
+        >>> p = Shifted()
+        >>> p.sample({"x": torch.zeros(3, 2)}, reparam=True)["z"].shape
+        torch.Size([3, 2])
+        >>> p.get_log_prob({"x": torch.zeros(1, 2), "z": torch.ones(1, 2)})  # 2 log N(0 | 0, 1)
+        tensor([-1.8379])
     """
 
     def __init__(

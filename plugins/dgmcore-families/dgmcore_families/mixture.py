@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -233,6 +233,17 @@ class PosteriorMixtureModel(Categorical):
     A :class:`~dgmcore_families.Categorical` over the component index (integer
     labels; one-hot values are scored too) whose logits are the mixture's
     :math:`\\log p(x, k)`. Made by :meth:`MixtureModel.posterior`.
+
+    Example:
+        >>> import torch
+        >>> from dgmcore_families import MixtureModel, Normal
+        >>> comps = [Normal(loc=m, scale=1.0, var=["x"]) for m in (-1.0, 1.0)]
+        >>> post = MixtureModel(comps, prior=[0.5, 0.5]).posterior()
+        >>> post.prob_text
+        'p(k|x)'
+        >>> post.get_dist({"x": torch.tensor([0.0, 1.0])}).probs  # p(k=1|x=1) = 1 / (1 + e^-2)
+        tensor([[0.5000, 0.5000],
+                [0.1192, 0.8808]])
     """
 
     def __init__(self, p: MixtureModel, name: str | None = None) -> None:
@@ -241,3 +252,9 @@ class PosteriorMixtureModel(Categorical):
 
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"logits": self.p.get_log_prob(inputs, return_hidden=True)}
+
+
+# -- analytic KL pairs and entropies -------------------------------------------------------
+# A mixture has no closed-form KL or entropy: use the Monte-Carlo estimates.
+KL_PAIRS: list[tuple[type, type, Callable[[Any, Any], torch.Tensor]]] = []
+ENTROPIES: list[tuple[type, Callable[[Any], torch.Tensor]]] = []

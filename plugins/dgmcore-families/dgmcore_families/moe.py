@@ -11,7 +11,8 @@ experts' log-densities instead, which is not a density).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 
@@ -97,3 +98,9 @@ class MixtureOfNormal(MixtureOfExperts):
         if bad:
             raise InputTypeError(f"MixtureOfNormal: every expert must be a Normal, got {bad}")
         super().__init__(experts, weight_modalities, name=name, features_shape=features_shape)
+
+
+# -- analytic KL pairs and entropies -------------------------------------------------------
+# A mixture of experts has no closed-form KL or entropy: use the Monte-Carlo estimates.
+KL_PAIRS: list[tuple[type, type, Callable[[Any, Any], torch.Tensor]]] = []
+ENTROPIES: list[tuple[type, Callable[[Any], torch.Tensor]]] = []

@@ -27,9 +27,12 @@ from dgmcore_families import (
     categorical,
     gamma,
     location_scale,
+    mixture,
+    moe,
     multinomial,
     multivariate_normal,
     normal,
+    poe,
     poisson,
     relaxed,
     uniform,
@@ -50,6 +53,9 @@ _MODULES = (
     poisson,
     multivariate_normal,
     relaxed,
+    mixture,
+    moe,
+    poe,
 )
 
 

@@ -11,7 +11,7 @@ terms like any :class:`~dgmcore_families.Normal`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -221,3 +221,10 @@ class ElementWiseProductOfNormal(ProductOfNormal):
         present = (x != 0).reshape(*x.shape[:-1], *[1] * (loc.dim() - x.dim()), n)
         zero = torch.zeros((), dtype=loc.dtype)
         return torch.where(present, loc, zero), torch.where(present, prec, zero)
+
+
+# -- analytic KL pairs and entropies -------------------------------------------------------
+# The product is a torch Normal (get_dist), so every Normal pair of torch.distributions.kl
+# applies to it, and its entropy is the Normal's: nothing to register.
+KL_PAIRS: list[tuple[type, type, Callable[[Any, Any], torch.Tensor]]] = []
+ENTROPIES: list[tuple[type, Callable[[Any], torch.Tensor]]] = []
