@@ -41,7 +41,8 @@ class ParametricDistribution(Distribution):
     ``torch.distributions.Distribution`` subclass) and ``params`` (the names of
     its parameters that may be given). Override :meth:`make_dist` when the
     family needs more than ``family(**params)``, and :meth:`log_prob_value`
-    when values need converting before scoring (e.g. one-hot labels).
+    when values need converting before scoring (e.g. one-hot labels), with
+    :meth:`accepts_value` when such a value has another shape.
 
     Example:
         >>> import torch
