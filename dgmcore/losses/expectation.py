@@ -96,6 +96,8 @@ class Expectation(Loss):
             if self._score:
                 # REINFORCE surrogate: same value, gradient f * grad log p
                 logp = self.p.get_log_prob(draw)
+                if value.dim() > logp.dim():  # f kept its feature dims (sum_features=False)
+                    logp = logp.reshape(logp.shape + (1,) * (value.dim() - logp.dim()))
                 value = value + value.detach() * (logp - logp.detach())
         return value.mean(dim=self._dims) if self._dims else value
 

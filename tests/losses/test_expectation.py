@@ -180,3 +180,21 @@ def test_nested_expectations_stack_sample_dimensions():
     assert out["z1"].shape == (400, 4, 3) and out["z2"].shape == (50, 400, 4, 3)
     # the outer 400 draws dominate the error: sd of E[f | z1] is about 0.31
     assert ((value - exact).abs() < 5 * 0.31 / 20).all(), (value, exact)
+
+
+def test_score_function_with_unsummed_features_matches_the_summed_one():
+    # f keeps its feature dims (batch 3 = features 3, so a misaligned broadcast would go unnoticed)
+    coins = _Coins([0.3, -0.5, 1.0])
+    p = Normal(loc="z", scale=1.0, var=["x"], cond_var=["z"])
+    x = torch.randn(3, 3, generator=torch.Generator().manual_seed(0))
+    results = []
+    for f in (p.log_prob(sum_features=False), p.log_prob()):
+        torch.manual_seed(1)
+        value = Expectation(coins, f, sample_shape=(500,)).eval({"x": x})
+        value.sum().backward()
+        results.append((value, coins.logits.grad.clone()))
+        coins.logits.grad = None
+    (elementwise, g_elementwise), (summed, g_summed) = results
+    assert elementwise.shape == (3, 3) and summed.shape == (3,)
+    torch.testing.assert_close(elementwise.sum(-1), summed)
+    torch.testing.assert_close(g_elementwise, g_summed)
