@@ -64,7 +64,9 @@ class CompiledLoss(Loss):
         >>> import torch
         >>> from dgmcore.losses import Parameter
         >>> loss = (2 * Parameter("a") - 1).compile(backend="eager")
-        >>> loss.eval({"a": torch.tensor([1.0, 2.0])})
+        >>> loss.eval({"a": torch.tensor([1.0, 2.0])})  # eager: fills the lazy caches
+        tensor([1., 3.])
+        >>> loss.eval({"a": torch.tensor([1.0, 2.0])})  # traced and compiled
         tensor([1., 3.])
         >>> str(loss)
         '2 * a - 1'
