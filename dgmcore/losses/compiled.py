@@ -41,9 +41,9 @@ class CompiledLoss(Loss):
 
     The memo cache (:mod:`dgmcore.memo`) is switched off inside the compiled
     region: its keys are tensor identities, which the tracer cannot follow
-    without breaking the graph. Nothing is lost: the traced graph is
-    deduplicated by the compiler's common-subexpression elimination, so a
-    network called twice on the same inputs is computed once. The one
+    without breaking the graph. Nothing is recomputed for it with the default
+    backend: its partitioner eliminates common subexpressions, so a network
+    called twice on the same inputs is computed once in the graph. The one
     difference from eager evaluation is for networks with randomness of their
     own (dropout): compiled, each term draws its own mask, as with
     ``memo=False``.
