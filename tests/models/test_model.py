@@ -235,10 +235,19 @@ def test_clip_grad_value():
     assert_all_close(step, [g.clamp(-0.01, 0.01) for g in raw], rtol=1e-4, atol=1e-6)
 
 
-def test_retain_graph_is_passed_to_backward():
+@pytest.mark.parametrize("retain_graph", [True, False])
+def test_retain_graph_is_passed_to_backward(retain_graph):
+    # an input computed once, with a graph of its own, is backpropagated through at every step
     v = make_vae()
-    model = Model(vae_loss(v), [v.q, v.p], retain_graph=True)
-    model.train({"x": v.x})
+    features = nn.Linear(6, 6)
+    x = torch.sigmoid(features(v.x))
+    model = Model(vae_loss(v), [v.q, v.p], retain_graph=retain_graph)
+    model.train({"x": x})
+    if retain_graph:
+        model.train({"x": x})
+    else:
+        with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+            model.train({"x": x})
 
 
 def test_str_shows_distributions_loss_and_optimizer():
