@@ -72,6 +72,8 @@ class CompiledLoss(Loss):
         '2 * a - 1'
     """
 
+    loss: Loss
+
     def __init__(self, loss: Loss, **compile_kwargs: Any) -> None:
         if isinstance(loss, CompiledLoss):
             loss = loss.loss
