@@ -23,3 +23,16 @@ def pytest_configure(config):
     from dgmcore import plugins
 
     plugins.reset(entry_points=FIRST_PARTY, env=False)
+    config.addinivalue_line("markers", "cuda: needs a CUDA device; run on a GPU machine with `-m cuda`")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect (not skip) ``@pytest.mark.cuda`` tests on machines without CUDA."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    deselected = [item for item in items if item.get_closest_marker("cuda") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.get_closest_marker("cuda") is None]

@@ -402,7 +402,7 @@ def test_family_conformance(case):
     assert "shapes" in report.passed and "state_dict" in report.passed
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 @parametrize(CASES)
 def test_family_conformance_on_cuda(case):
     """The same table with every tensor on the GPU (torch's default device set to CUDA)."""

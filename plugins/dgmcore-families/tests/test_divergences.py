@@ -204,7 +204,7 @@ def test_entropy(case):
     assert "entropy_mc" in case.check().passed
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda
 @parametrize([*KL_CASES, *ENTROPY_CASES])
 def test_on_cuda(case):
     """The same tables with every tensor on the GPU (torch's default device set to CUDA)."""
