@@ -250,10 +250,14 @@ class BinaryLoss(Loss):
         try:
             return self._fn(va, vb)
         except RuntimeError as err:
-            raise ShapeError(
-                f"cannot combine {self.a} (shape {tuple(va.shape)}) {self.op} {self.b} "
-                f"(shape {tuple(vb.shape)}): the terms disagree in batch size"
-            ) from err
+            try:
+                torch.broadcast_shapes(va.shape, vb.shape)
+            except RuntimeError:
+                raise ShapeError(
+                    f"cannot combine {self.a} (shape {tuple(va.shape)}) {self.op} {self.b} "
+                    f"(shape {tuple(vb.shape)}): the terms disagree in batch size"
+                ) from err
+            raise  # not a shape problem (devices, dtypes): torch's own message says what
 
     def _text(self) -> str:
         p = self._precedence

@@ -90,3 +90,11 @@ def test_expectation_with_two_sample_dims():
     value, out = e.eval({"x": v.x}, return_dict=True)
     assert value.shape == (3,)
     assert out["z"].shape == (2, 4, 3, 2)
+
+
+def test_an_error_other_than_shapes_is_not_reported_as_a_batch_mismatch():
+    a, b = Parameter("a"), Parameter("b")
+    flags = torch.tensor([True, False, True])
+    with pytest.raises(RuntimeError, match="bool") as info:  # torch cannot subtract booleans
+        (a - b).eval({"a": flags, "b": flags})
+    assert not isinstance(info.value, ShapeError)
