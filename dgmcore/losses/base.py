@@ -1,25 +1,18 @@
-"""The :class:`Loss` base class and loss arithmetic."""
+"""The :class:`Loss` base class: evaluation, text, and the operators that build losses."""
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 
 from dgmcore import memo
 from dgmcore.distributions.base import check_x_dict
-from dgmcore.errors import InputTypeError, MissingVariableError, ShapeError
+from dgmcore.errors import InputTypeError
 
-__all__ = [
-    "Loss",
-    "ValueLoss",
-    "Parameter",
-    "ConstantVar",
-    "MinLoss",
-    "MaxLoss",
-]
+__all__ = ["Loss", "as_loss"]
 
 XDict = dict[str, Any]
 
@@ -38,6 +31,8 @@ def as_loss(value: Any) -> Loss:
     if isinstance(value, Loss):
         return value
     if isinstance(value, numbers.Number) or (isinstance(value, torch.Tensor) and value.dim() == 0):
+        from dgmcore.losses.values import ValueLoss  # subclasses Loss
+
         return ValueLoss(value)
     raise InputTypeError(f"cannot combine a loss with {type(value).__name__}; use a Loss or a number")
 
@@ -161,50 +156,50 @@ class Loss:
 
     # -- arithmetic --------------------------------------------------------------------
     def __add__(self, other: Any) -> Loss:
-        return BinaryLoss(self, as_loss(other), "+")
+        return _binary(self, as_loss(other), "+")
 
     def __radd__(self, other: Any) -> Loss:
-        return BinaryLoss(as_loss(other), self, "+")
+        return _binary(as_loss(other), self, "+")
 
     def __sub__(self, other: Any) -> Loss:
-        return BinaryLoss(self, as_loss(other), "-")
+        return _binary(self, as_loss(other), "-")
 
     def __rsub__(self, other: Any) -> Loss:
-        return BinaryLoss(as_loss(other), self, "-")
+        return _binary(as_loss(other), self, "-")
 
     def __mul__(self, other: Any) -> Loss:
-        return BinaryLoss(self, as_loss(other), "*")
+        return _binary(self, as_loss(other), "*")
 
     def __rmul__(self, other: Any) -> Loss:
-        return BinaryLoss(as_loss(other), self, "*")
+        return _binary(as_loss(other), self, "*")
 
     def __truediv__(self, other: Any) -> Loss:
-        return BinaryLoss(self, as_loss(other), "/")
+        return _binary(self, as_loss(other), "/")
 
     def __rtruediv__(self, other: Any) -> Loss:
-        return BinaryLoss(as_loss(other), self, "/")
+        return _binary(as_loss(other), self, "/")
 
     def __neg__(self) -> Loss:
-        return UnaryLoss(self, "neg")
+        return _unary(self, "neg")
 
     def __abs__(self) -> Loss:
-        return UnaryLoss(self, "abs")
+        return _unary(self, "abs")
 
     def abs(self) -> Loss:
         """``|loss|`` elementwise."""
-        return UnaryLoss(self, "abs")
+        return _unary(self, "abs")
 
     def mean(self) -> Loss:
         """The mean over the batch (a scalar)."""
-        return UnaryLoss(self, "mean")
+        return _unary(self, "mean")
 
     def sum(self) -> Loss:
         """The sum over the batch (a scalar)."""
-        return UnaryLoss(self, "sum")
+        return _unary(self, "sum")
 
     def detach(self) -> Loss:
         """The same value, with no gradient flowing back."""
-        return UnaryLoss(self, "detach")
+        return _unary(self, "detach")
 
     def expectation(self, p: Any, sample_shape: Iterable[int] = (1,), reparam: bool = True) -> Loss:
         """:math:`\\mathbb{E}_{p}[\\text{self}]` (an :class:`~dgmcore.losses.Expectation`)."""
@@ -228,266 +223,13 @@ class Loss:
         )
 
 
-_OPS: dict[str, tuple[Callable[[Any, Any], Any], int, str]] = {
-    "+": (torch.add, 1, "+"),
-    "-": (torch.sub, 1, "-"),
-    "*": (torch.mul, 2, "*"),
-    "/": (torch.div, 2, "/"),
-}
+def _binary(a: Loss, b: Loss, op: str) -> Loss:
+    from dgmcore.losses.arithmetic import BinaryLoss  # subclasses Loss: imported when first needed
+
+    return BinaryLoss(a, b, op)
 
 
-class BinaryLoss(Loss):
-    """``a op b`` for op in ``+ - * /``; both sides must agree in batch size."""
+def _unary(a: Loss, op: str) -> Loss:
+    from dgmcore.losses.arithmetic import UnaryLoss
 
-    def __init__(self, a: Loss, b: Loss, op: str) -> None:
-        super().__init__(_merge(a._input_var, b._input_var))
-        self.a, self.b, self.op = a, b, op
-        self._fn, self._precedence, _ = _OPS[op]
-
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        va = self.a._eval(x, samples)
-        vb = self.b._eval(x, samples)
-        try:
-            return self._fn(va, vb)
-        except RuntimeError as err:
-            try:
-                torch.broadcast_shapes(va.shape, vb.shape)
-            except RuntimeError:
-                raise ShapeError(
-                    f"cannot combine {self.a} (shape {tuple(va.shape)}) {self.op} {self.b} "
-                    f"(shape {tuple(vb.shape)}): the terms disagree in batch size"
-                ) from err
-            raise  # not a shape problem (devices, dtypes): torch's own message says what
-
-    def _text(self) -> str:
-        p = self._precedence
-        left = self.a._text()
-        if self.a._precedence < p:
-            left = f"({left})"
-        right = self.b._text()
-        # right operand of - and / needs brackets at equal precedence too
-        if self.b._precedence < p or (self.b._precedence == p and self.op in "-/"):
-            right = f"({right})"
-        return f"{left} {self.op} {right}"
-
-    def _symbolic(self) -> Any:
-        import sympy
-
-        a, b = self.a._symbolic(), self.b._symbolic()
-        if self.op in "+-":
-            # flatten so that a + b - c prints without brackets, in the written order
-            left = list(a.args) if isinstance(a, sympy.Add) else [a]
-            if self.op == "-":
-                return sympy.Add(*left, sympy.Mul(-1, b, evaluate=False), evaluate=False)
-            right = list(b.args) if isinstance(b, sympy.Add) else [b]
-            return sympy.Add(*left, *right, evaluate=False)
-        if self.op == "*":
-            return sympy.Mul(a, b, evaluate=False)
-        return sympy.Mul(a, sympy.Pow(b, -1, evaluate=False), evaluate=False)
-
-
-class UnaryLoss(Loss):
-    """``-a``, ``|a|``, the batch mean or sum of ``a``, or ``a`` detached."""
-
-    _fns: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
-        "neg": torch.neg,
-        "abs": torch.abs,
-        "mean": torch.mean,
-        "sum": torch.sum,
-        "detach": torch.Tensor.detach,
-    }
-
-    def __init__(self, a: Loss, op: str) -> None:
-        super().__init__(a._input_var)
-        self.a, self.op = a, op
-        self._fn = self._fns[op]
-        self._precedence = 3 if op == "neg" else 4
-
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        return self._fn(self.a._eval(x, samples))
-
-    def _text(self) -> str:
-        inner = self.a._text()
-        if self.op == "neg":
-            return f"-({inner})" if self.a._precedence < 3 else f"-{inner}"
-        if self.op == "abs":
-            return f"|{inner}|"
-        if self.op == "detach":
-            return f"stopgrad[{inner}]"
-        return f"{self.op}({inner})"
-
-    def _symbolic(self) -> Any:
-        import sympy
-
-        from dgmcore.latex import symbol
-
-        a = self.a._symbolic()
-        if self.op == "neg":
-            return sympy.Mul(-1, a, evaluate=False)
-        if self.op == "abs":
-            return sympy.Abs(a, evaluate=False)
-        if self.op == "detach":
-            return sympy.Function("stopgrad")(a)
-        tex = "\\operatorname{mean}" if self.op == "mean" else "\\sum"
-        return sympy.Mul(symbol(f"<{self.op}>", tex), a, evaluate=False)
-
-
-class ValueLoss(Loss):
-    """A constant: ``ValueLoss(2.0)``. Numbers in loss arithmetic become these.
-
-    Example:
-        >>> from dgmcore.losses import Parameter, ValueLoss
-        >>> ValueLoss(2.0).eval()
-        tensor(2.)
-        >>> type((Parameter("a") + 1).b).__name__
-        'ValueLoss'
-    """
-
-    def __init__(self, value: float | torch.Tensor) -> None:
-        super().__init__(())
-        self.value = value
-        self._tensor = torch.as_tensor(value, dtype=torch.get_default_dtype())
-
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        return self._tensor
-
-    def _text(self) -> str:
-        v = self.value.item() if isinstance(self.value, torch.Tensor) else self.value
-        return str(v)
-
-    def _symbolic(self) -> Any:
-        import sympy
-
-        v = self.value.item() if isinstance(self.value, torch.Tensor) else self.value
-        return sympy.Integer(v) if float(v).is_integer() and isinstance(v, int) else sympy.Float(v)
-
-
-class Parameter(Loss):
-    """A value supplied through ``x_dict`` at evaluation, e.g. a KL weight β.
-
-    Example:
-        >>> from dgmcore.losses import Parameter
-        >>> Parameter("beta").eval({"beta": 0.5}).item()
-        0.5
-    """
-
-    def __init__(self, name: str) -> None:
-        if not isinstance(name, str) or not name:
-            raise InputTypeError(f"Parameter needs a variable name, got {name!r}")
-        super().__init__((name,))
-        self.name = name
-
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        try:
-            value = x[self.name]
-        except KeyError:
-            raise MissingVariableError(self.name, f"the loss Parameter({self.name!r})", x) from None
-        if isinstance(value, torch.Tensor):
-            return value
-        if isinstance(value, numbers.Number):
-            return torch.as_tensor(value, dtype=torch.get_default_dtype())
-        raise InputTypeError(
-            f"Parameter({self.name!r}) must be a number or a tensor, got {type(value).__name__}"
-        )
-
-    def _text(self) -> str:
-        return self.name
-
-    def _symbolic(self) -> Any:
-        import sympy
-
-        return sympy.Symbol(self.name)
-
-
-class ConstantVar(Loss):
-    """Evaluate ``loss`` with some variables fixed: ``ConstantVar(loss, {"beta": 0.1})``.
-
-    The constants take precedence over the caller's values of the same
-    variables; the caller's dict is copied, never mutated.
-
-    Args:
-        loss: the loss to evaluate.
-        constant_var: the variables to fix, and their values.
-
-    Example:
-        >>> from dgmcore.losses import ConstantVar, Parameter
-        >>> loss = ConstantVar(Parameter("beta") * Parameter("kl"), {"beta": 0.5})
-        >>> loss.input_var
-        ['kl']
-        >>> loss.eval({"kl": 4.0})
-        tensor(2.)
-    """
-
-    def __init__(self, loss: Loss, constant_var: Mapping[str, Any]) -> None:
-        if not isinstance(constant_var, Mapping):
-            raise InputTypeError(
-                f"ConstantVar needs a dict of constants, got {type(constant_var).__name__}"
-            )
-        self.loss = as_loss(loss)
-        self.constant_var = dict(constant_var)
-        super().__init__(v for v in self.loss._input_var if v not in self.constant_var)
-
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        merged = dict(x)
-        merged.update(self.constant_var)
-        return self.loss._eval(merged, samples)
-
-    def _text(self) -> str:
-        return self.loss._text()
-
-    def _symbolic(self) -> Any:
-        return self.loss._symbolic()
-
-    @property
-    def _precedence(self) -> int:  # type: ignore[override]
-        return self.loss._precedence
-
-
-class _Extremum(Loss):
-    _fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-    _word = ""
-
-    def __init__(self, a: Any, b: Any) -> None:
-        self.a, self.b = as_loss(a), as_loss(b)
-        super().__init__(_merge(self.a._input_var, self.b._input_var))
-
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        return type(self)._fn(self.a._eval(x, samples), self.b._eval(x, samples))
-
-    def _text(self) -> str:
-        return f"{self._word}({self.a._text()}, {self.b._text()})"
-
-    def _symbolic(self) -> Any:
-        from dgmcore.latex import loss_latex, symbol
-
-        # not sympy.Min/Max: they sort their arguments
-        tex = f"\\{self._word}\\left({loss_latex(self.a)}, {loss_latex(self.b)}\\right)"
-        return symbol(self._text(), tex)
-
-
-class MinLoss(_Extremum):
-    """Elementwise minimum of two losses (either may be a number).
-
-    Example:
-        >>> import torch
-        >>> from dgmcore.losses import MinLoss, Parameter
-        >>> MinLoss(Parameter("a"), 1.0).eval({"a": torch.tensor([0.0, 2.0])})
-        tensor([0., 1.])
-    """
-
-    _fn = staticmethod(torch.minimum)  # type: ignore[assignment]
-    _word = "min"
-
-
-class MaxLoss(_Extremum):
-    """Elementwise maximum of two losses (either may be a number).
-
-    Example:
-        >>> import torch
-        >>> from dgmcore.losses import MaxLoss, Parameter
-        >>> MaxLoss(Parameter("a"), 1.0).eval({"a": torch.tensor([0.0, 2.0])})
-        tensor([1., 2.])
-    """
-
-    _fn = staticmethod(torch.maximum)  # type: ignore[assignment]
-    _word = "max"
+    return UnaryLoss(a, op)

@@ -39,14 +39,13 @@ class CompiledLoss(Loss):
     ``torch._inductor.config.fallback_random = True`` (the ``"eager"`` and
     ``"aot_eager"`` backends draw exactly as eager code does).
 
-    The memo cache (:mod:`dgmcore.memo`) is switched off inside the compiled
-    region: its keys are tensor identities, which the tracer cannot follow
-    without breaking the graph. Nothing is recomputed for it with the default
-    backend: its partitioner eliminates common subexpressions, so a network
-    called twice on the same inputs is computed once in the graph. The one
-    difference from eager evaluation is for networks with randomness of their
-    own (dropout): compiled, each term draws its own mask, as with
-    ``memo=False``.
+    The memo cache (:mod:`dgmcore.memo`) works inside the compiled region as
+    it does eagerly: the traced function opens a store of its own, keyed by
+    the input tensors themselves (no ids or versions, which would guard or
+    break the graph), so a network used by several terms is traced once and
+    the graph computes it, and its backward, once. Common-subexpression
+    elimination alone would not do: it merges the duplicated forward but not
+    the two backward passes through it.
 
     The first evaluation runs eagerly. It fills the lazy caches the loss
     consults (plugin discovery, the KL registry's dispatch, feature dimensions
@@ -86,15 +85,20 @@ class CompiledLoss(Loss):
 
     def _run(self, x: XDict, with_samples: bool) -> tuple[torch.Tensor, XDict | None]:
         samples: XDict | None = {} if with_samples else None
-        return self.loss._eval(x, samples), samples
+        state = memo._state
+        saved = state.store
+        state.store = None if state.disabled else {}  # lives only while tracing: see the class docstring
+        try:
+            return self.loss._eval(x, samples), samples
+        finally:
+            state.store = saved
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
         if not self._warm:  # see the class docstring
             value = self.loss._eval(x, samples)
             self._warm = True
             return value
-        with memo.disabled():  # see the class docstring
-            value, drawn = self._fn(x, samples is not None)
+        value, drawn = self._fn(x, samples is not None)
         if drawn:
             samples.update(drawn)  # type: ignore[union-attr]
         return value

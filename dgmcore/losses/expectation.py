@@ -85,10 +85,21 @@ class Expectation(Loss):
         self._rsample = reparam and p.has_reparam
         self._score = reparam and not p.has_reparam
         self._dims = tuple(range(len(self.sample_shape)))
+        # an unconditioned p draws one sample per batch element of what f is evaluated on
+        self._batch_from = () if p.input_var else tuple(v for v in self._input_var if v not in own)
+
+    def _batch_n(self, x: XDict) -> int | None:
+        pos = memo.sample_dims()
+        for v in self._batch_from:
+            t = x.get(v)
+            if isinstance(t, torch.Tensor) and t.dim() > pos:
+                return int(t.shape[pos])
+        return None
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
         shape = self.sample_shape
-        draw = self.p.sample(x, sample_shape=shape, return_all=True, reparam=self._rsample)
+        batch_n = self._batch_n(x) if self._batch_from else None
+        draw = self.p.sample(x, batch_n, shape, return_all=True, reparam=self._rsample)
         if samples is not None:
             samples.update({v: draw[v] for v in self.p.var})
         with memo.extra_sample_dims(len(shape)):

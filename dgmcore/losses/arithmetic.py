@@ -1,0 +1,167 @@
+"""Loss arithmetic: ``+ - * /``, unary ``-``, ``abs``, batch mean/sum, detach, min and max."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from dgmcore.errors import ShapeError
+from dgmcore.losses.base import Loss, XDict, _merge, as_loss
+
+__all__ = ["BinaryLoss", "UnaryLoss", "MinLoss", "MaxLoss"]
+
+
+_OPS: dict[str, tuple[Callable[[Any, Any], Any], int, str]] = {
+    "+": (torch.add, 1, "+"),
+    "-": (torch.sub, 1, "-"),
+    "*": (torch.mul, 2, "*"),
+    "/": (torch.div, 2, "/"),
+}
+
+
+class BinaryLoss(Loss):
+    """``a op b`` for op in ``+ - * /``; both sides must agree in batch size."""
+
+    def __init__(self, a: Loss, b: Loss, op: str) -> None:
+        super().__init__(_merge(a._input_var, b._input_var))
+        self.a, self.b, self.op = a, b, op
+        self._fn, self._precedence, _ = _OPS[op]
+
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        va = self.a._eval(x, samples)
+        vb = self.b._eval(x, samples)
+        try:
+            return self._fn(va, vb)
+        except RuntimeError as err:
+            try:
+                torch.broadcast_shapes(va.shape, vb.shape)
+            except RuntimeError:
+                raise ShapeError(
+                    f"cannot combine {self.a} (shape {tuple(va.shape)}) {self.op} {self.b} "
+                    f"(shape {tuple(vb.shape)}): the terms disagree in batch size"
+                ) from err
+            raise  # not a shape problem (devices, dtypes): torch's own message says what
+
+    def _text(self) -> str:
+        p = self._precedence
+        left = self.a._text()
+        if self.a._precedence < p:
+            left = f"({left})"
+        right = self.b._text()
+        # right operand of - and / needs brackets at equal precedence too
+        if self.b._precedence < p or (self.b._precedence == p and self.op in "-/"):
+            right = f"({right})"
+        return f"{left} {self.op} {right}"
+
+    def _symbolic(self) -> Any:
+        import sympy
+
+        a, b = self.a._symbolic(), self.b._symbolic()
+        if self.op in "+-":
+            # flatten so that a + b - c prints without brackets, in the written order
+            left = list(a.args) if isinstance(a, sympy.Add) else [a]
+            if self.op == "-":
+                return sympy.Add(*left, sympy.Mul(-1, b, evaluate=False), evaluate=False)
+            right = list(b.args) if isinstance(b, sympy.Add) else [b]
+            return sympy.Add(*left, *right, evaluate=False)
+        if self.op == "*":
+            return sympy.Mul(a, b, evaluate=False)
+        return sympy.Mul(a, sympy.Pow(b, -1, evaluate=False), evaluate=False)
+
+
+class UnaryLoss(Loss):
+    """``-a``, ``|a|``, the batch mean or sum of ``a``, or ``a`` detached."""
+
+    _fns: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+        "neg": torch.neg,
+        "abs": torch.abs,
+        "mean": torch.mean,
+        "sum": torch.sum,
+        "detach": torch.Tensor.detach,
+    }
+
+    def __init__(self, a: Loss, op: str) -> None:
+        super().__init__(a._input_var)
+        self.a, self.op = a, op
+        self._fn = self._fns[op]
+        self._precedence = 3 if op == "neg" else 4
+
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return self._fn(self.a._eval(x, samples))
+
+    def _text(self) -> str:
+        inner = self.a._text()
+        if self.op == "neg":
+            return f"-({inner})" if self.a._precedence < 3 else f"-{inner}"
+        if self.op == "abs":
+            return f"|{inner}|"
+        if self.op == "detach":
+            return f"stopgrad[{inner}]"
+        return f"{self.op}({inner})"
+
+    def _symbolic(self) -> Any:
+        import sympy
+
+        from dgmcore.latex import symbol
+
+        a = self.a._symbolic()
+        if self.op == "neg":
+            return sympy.Mul(-1, a, evaluate=False)
+        if self.op == "abs":
+            return sympy.Abs(a, evaluate=False)
+        if self.op == "detach":
+            return sympy.Function("stopgrad")(a)
+        tex = "\\operatorname{mean}" if self.op == "mean" else "\\sum"
+        return sympy.Mul(symbol(f"<{self.op}>", tex), a, evaluate=False)
+
+
+class _Extremum(Loss):
+    _fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    _word = ""
+
+    def __init__(self, a: Any, b: Any) -> None:
+        self.a, self.b = as_loss(a), as_loss(b)
+        super().__init__(_merge(self.a._input_var, self.b._input_var))
+
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return type(self)._fn(self.a._eval(x, samples), self.b._eval(x, samples))
+
+    def _text(self) -> str:
+        return f"{self._word}({self.a._text()}, {self.b._text()})"
+
+    def _symbolic(self) -> Any:
+        from dgmcore.latex import loss_latex, symbol
+
+        # not sympy.Min/Max: they sort their arguments
+        tex = f"\\{self._word}\\left({loss_latex(self.a)}, {loss_latex(self.b)}\\right)"
+        return symbol(self._text(), tex)
+
+
+class MinLoss(_Extremum):
+    """Elementwise minimum of two losses (either may be a number).
+
+    Example:
+        >>> import torch
+        >>> from dgmcore.losses import MinLoss, Parameter
+        >>> MinLoss(Parameter("a"), 1.0).eval({"a": torch.tensor([0.0, 2.0])})
+        tensor([0., 1.])
+    """
+
+    _fn = staticmethod(torch.minimum)  # type: ignore[assignment]
+    _word = "min"
+
+
+class MaxLoss(_Extremum):
+    """Elementwise maximum of two losses (either may be a number).
+
+    Example:
+        >>> import torch
+        >>> from dgmcore.losses import MaxLoss, Parameter
+        >>> MaxLoss(Parameter("a"), 1.0).eval({"a": torch.tensor([0.0, 2.0])})
+        tensor([1., 2.])
+    """
+
+    _fn = staticmethod(torch.maximum)  # type: ignore[assignment]
+    _word = "max"

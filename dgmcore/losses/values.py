@@ -1,0 +1,125 @@
+"""Losses that are values: :class:`ValueLoss`, :class:`Parameter`, :class:`ConstantVar`."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+from dgmcore.errors import InputTypeError, MissingVariableError
+from dgmcore.losses.base import Loss, XDict, as_loss
+
+__all__ = ["ValueLoss", "Parameter", "ConstantVar"]
+
+
+class ValueLoss(Loss):
+    """A constant: ``ValueLoss(2.0)``. Numbers in loss arithmetic become these.
+
+    Example:
+        >>> from dgmcore.losses import Parameter, ValueLoss
+        >>> ValueLoss(2.0).eval()
+        tensor(2.)
+        >>> type((Parameter("a") + 1).b).__name__
+        'ValueLoss'
+    """
+
+    def __init__(self, value: float | torch.Tensor) -> None:
+        super().__init__(())
+        self.value = value
+        self._tensor = torch.as_tensor(value, dtype=torch.get_default_dtype())
+
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return self._tensor
+
+    def _text(self) -> str:
+        v = self.value.item() if isinstance(self.value, torch.Tensor) else self.value
+        return str(v)
+
+    def _symbolic(self) -> Any:
+        import sympy
+
+        v = self.value.item() if isinstance(self.value, torch.Tensor) else self.value
+        return sympy.Integer(v) if float(v).is_integer() and isinstance(v, int) else sympy.Float(v)
+
+
+class Parameter(Loss):
+    """A value supplied through ``x_dict`` at evaluation, e.g. a KL weight β.
+
+    Example:
+        >>> from dgmcore.losses import Parameter
+        >>> Parameter("beta").eval({"beta": 0.5}).item()
+        0.5
+    """
+
+    def __init__(self, name: str) -> None:
+        if not isinstance(name, str) or not name:
+            raise InputTypeError(f"Parameter needs a variable name, got {name!r}")
+        super().__init__((name,))
+        self.name = name
+
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        try:
+            value = x[self.name]
+        except KeyError:
+            raise MissingVariableError(self.name, f"the loss Parameter({self.name!r})", x) from None
+        if isinstance(value, torch.Tensor):
+            return value
+        if isinstance(value, numbers.Number):
+            return torch.as_tensor(value, dtype=torch.get_default_dtype())
+        raise InputTypeError(
+            f"Parameter({self.name!r}) must be a number or a tensor, got {type(value).__name__}"
+        )
+
+    def _text(self) -> str:
+        return self.name
+
+    def _symbolic(self) -> Any:
+        import sympy
+
+        return sympy.Symbol(self.name)
+
+
+class ConstantVar(Loss):
+    """Evaluate ``loss`` with some variables fixed: ``ConstantVar(loss, {"beta": 0.1})``.
+
+    The constants take precedence over the caller's values of the same
+    variables; the caller's dict is copied, never mutated.
+
+    Args:
+        loss: the loss to evaluate.
+        constant_var: the variables to fix, and their values.
+
+    Example:
+        >>> from dgmcore.losses import ConstantVar, Parameter
+        >>> loss = ConstantVar(Parameter("beta") * Parameter("kl"), {"beta": 0.5})
+        >>> loss.input_var
+        ['kl']
+        >>> loss.eval({"kl": 4.0})
+        tensor(2.)
+    """
+
+    def __init__(self, loss: Loss, constant_var: Mapping[str, Any]) -> None:
+        if not isinstance(constant_var, Mapping):
+            raise InputTypeError(
+                f"ConstantVar needs a dict of constants, got {type(constant_var).__name__}"
+            )
+        self.loss = as_loss(loss)
+        self.constant_var = dict(constant_var)
+        super().__init__(v for v in self.loss._input_var if v not in self.constant_var)
+
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        merged = dict(x)
+        merged.update(self.constant_var)
+        return self.loss._eval(merged, samples)
+
+    def _text(self) -> str:
+        return self.loss._text()
+
+    def _symbolic(self) -> Any:
+        return self.loss._symbolic()
+
+    @property
+    def _precedence(self) -> int:  # type: ignore[override]
+        return self.loss._precedence
