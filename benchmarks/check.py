@@ -5,6 +5,8 @@ with the hand-written column of its group, on the same weights (every column
 starts from copies of one set), the same inputs and the same noise (the random
 generator is re-seeded before each column draws its sample). The analytic group
 and the Monte-Carlo group are checked against their own hand-written twin.
+Each column's loss is evaluated once before the checked evaluation, so that a
+compiled loss (whose first call runs eagerly) is checked through its graph.
 """
 
 from __future__ import annotations
@@ -43,10 +45,11 @@ class CheckResult:
 
 def _loss_and_grads(column: Column, inputs: Inputs) -> tuple[float, list[torch.Tensor]]:
     params = [p for m in column.modules for p in m.parameters()]
-    for p in params:
-        p.grad = None
-    torch.manual_seed(SEED)
     with column.context() if column.context is not None else contextlib.nullcontext():
+        column.loss(inputs)  # a first evaluation may differ in kind: a compiled loss runs it eagerly
+        for p in params:
+            p.grad = None
+        torch.manual_seed(SEED)
         loss = column.loss(inputs)
     loss.backward()
     grads = [p.grad.detach().clone() if p.grad is not None else torch.zeros_like(p) for p in params]

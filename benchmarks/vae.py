@@ -20,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch._inductor.config
 from torch import nn
 from torch.nn import functional as F
 
@@ -168,6 +169,9 @@ def dgmcore_model(
     else:
         loss = -ELBO(p * prior, q).mean()
     if compile:
+        # the compiled graph draws its noise with eager's kernels, so that it can be checked
+        # against the other columns (and pays the same price for it)
+        torch._inductor.config.fallback_random = True
         loss = loss.compile()
     return Model(loss, distributions=[q, p], optimizer_params={"lr": cfg.lr})
 

@@ -261,7 +261,10 @@ class ParametricDistribution(Distribution):
         except KeyError as err:
             raise self._missing(err, x_dict) from None
         try:
-            key = (self, *[(id(t), t._version) for t in vals])
+            if torch.compiler.is_compiling():  # a store local to the traced graph (CompiledLoss)
+                key = (self, *vals)  # tensors hash by identity; ids and versions would guard the graph
+            else:
+                key = (self, *[(id(t), t._version) for t in vals])
         except AttributeError:
             raise InputTypeError(
                 f"{self.prob_text}: conditioning variables must be tensors, got "

@@ -33,6 +33,7 @@ KLFn = Callable[[Any, Any], torch.Tensor]
 _cache: dict[tuple[type, type, type, type], KLFn | None] = {}
 _entropy_cache: dict[tuple[type, type], Callable[[Any], torch.Tensor] | None] = {}
 _generation = -1
+_MISSING: Any = object()  # Any: a cache lookup's default, never returned
 
 
 def _plugins_state() -> tuple[list[tuple[type, type, KLFn]], list[tuple[type, Any]]]:
@@ -72,8 +73,15 @@ def find_kl(p: Distribution, q: Distribution, dp: Any, dq: Any) -> KLFn | None:
 
     ``dp`` and ``dq`` are their ``torch.distributions`` objects.
     """
-    pairs, _ = _plugins_state()
+    from dgmcore import plugins
+
     key = (type(p.unwrapped), type(q.unwrapped), type(dp), type(dq))
+    # hot path: an answer cached since the registrations last changed is still right
+    if plugins.generation() == _generation:
+        fn = _cache.get(key, _MISSING)
+        if fn is not _MISSING:
+            return fn
+    pairs, _ = _plugins_state()
     if key in _cache:
         return _cache[key]
     fn = _best(pairs, key[0], key[1]) or _best(pairs, key[2], key[3])
@@ -102,8 +110,8 @@ def entropy(p: Distribution, dp: Any) -> torch.Tensor:
     if key not in _entropy_cache:
         chosen = None
         for t in (key[0], key[1]):
-            ranked = [(_rank(tt, t.__mro__), fn) for tt, fn in fns]
-            ranked = [(r, fn) for r, fn in ranked if r is not None]
+            ranks = [(_rank(tt, t.__mro__), fn) for tt, fn in fns]
+            ranked = [(r, fn) for r, fn in ranks if r is not None]
             if ranked:
                 chosen = min(ranked, key=lambda rf: rf[0])[1]
                 break
