@@ -2,7 +2,7 @@
 # Set up the development environment (idempotent) and run a job.
 #   bash scripts/dev.sh setup   create .venv, install torch==2.13.0, dgmcore and every plugin (editable)
 #   bash scripts/dev.sh demo    set up, then train a VAE on the scikit-learn digits
-#   bash scripts/dev.sh test    set up, then run ruff and the whole test suite
+#   bash scripts/dev.sh test    set up, then run ruff, mypy and the whole test suite
 #   bash scripts/dev.sh bench   set up (with the bench extra), then run the benchmarks
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,6 +39,12 @@ case "${1:-}" in
         setup
         shift
         "$PY" -m ruff check .
+        # the core and every plugin package (plugins/<dist>/<package>/__init__.py); incremental via .mypy_cache
+        packages=(dgmcore)
+        for init in plugins/*/dgmcore_*/__init__.py; do
+            [ -f "$init" ] && packages+=("${init%/__init__.py}")
+        done
+        "$PY" -m mypy "${packages[@]}"
         "$PY" -m pytest -q "$@"
         ;;
     bench) setup "test,bench"; shift; "$PY" -m benchmarks "$@" ;;

@@ -65,7 +65,7 @@ class JointDistribution(Distribution):
             if not isinstance(f, Distribution):
                 raise GraphError(f"can only multiply distributions, got {type(f).__name__}")
             if isinstance(f, JointDistribution) and not isinstance(f, MarginalizedDistribution):
-                flat.extend(f._factor_list)
+                flat.extend(f._factors)
             else:
                 flat.append(f)
         owner: dict[str, Distribution] = {}
@@ -92,7 +92,9 @@ class JointDistribution(Distribution):
             texts = " -> ".join(flat[i].prob_text for i in cycle)
             raise GraphError(f"the factors form a cycle: {texts}") from None
         super().__init__(var=generated, cond_var=inputs, name=name or flat[0].name)
-        self._factor_list = nn.ModuleList(flat)
+        self._factor_list = nn.ModuleList(flat)  # registers the factors as submodules
+        # the same modules, typed (a ModuleList yields plain Modules); fixed, like the variables
+        self._factors: tuple[Distribution, ...] = tuple(flat)
         self._order: tuple[Distribution, ...] = tuple(flat[i] for i in order)
         # renamed deterministic factors too: they contribute no density term
         self._deterministic = tuple(isinstance(f.unwrapped, Deterministic) for f in self._order)
@@ -100,25 +102,25 @@ class JointDistribution(Distribution):
         self._known = tuple(inputs) + tuple(generated)  # the variables that may fix the batch
 
     def factors(self) -> list[Distribution]:
-        return list(self._factor_list)
+        return list(self._factors)
 
     @property
     def prob_factorized_text(self) -> str:
-        return "".join(f.prob_factorized_text for f in self._factor_list)
+        return "".join(f.prob_factorized_text for f in self._factors)
 
     @property
     def features_shape(self) -> torch.Size:
-        if len(self._factor_list) == 1:
-            return self._factor_list[0].features_shape
+        if len(self._factors) == 1:
+            return self._factors[0].features_shape
         return torch.Size()
 
     @property
     def has_reparam(self) -> bool:
-        return all(f.has_reparam for f in self._factor_list)
+        return all(f.has_reparam for f in self._factors)
 
     def _architecture(self) -> list[str]:
         lines: list[str] = []
-        for f in self._factor_list:
+        for f in self._factors:
             lines.append(f"{f.prob_text}:")
             lines.extend("  " + line for line in f._architecture())
         return lines
@@ -182,12 +184,12 @@ class JointDistribution(Distribution):
         feature_dims: Sequence[int] | None = None,
     ) -> torch.Tensor:
         """Entropy of a joint of independent factors (the sum of their entropies)."""
-        if any(f._cond_var and set(f._cond_var) & set(self._var) for f in self._factor_list):
+        if any(f._cond_var and set(f._cond_var) & set(self._var) for f in self._factors):
             raise NoDensityError(
                 f"{self.prob_text}: the entropy of a joint with dependent factors has no closed "
                 "form; use Entropy(p, analytical=False)"
             )
-        parts = [f.get_entropy(x_dict, sum_features, feature_dims) for f in self._factor_list]
+        parts = [f.get_entropy(x_dict, sum_features, feature_dims) for f in self._factors]
         return torch.stack(torch.broadcast_tensors(*parts)).sum(0)
 
     def _last(self, x_dict: XDict | None) -> tuple[Distribution, XDict]:
@@ -220,7 +222,7 @@ class JointDistribution(Distribution):
                 f"{sorted(set(self._var) | set(self.input_var))}"
             )
         factors = []
-        for f in self._factor_list:
+        for f in self._factors:
             own = {k: v for k, v in names.items() if k in f.var or k in f.input_var}
             factors.append(f.replace_var(**own) if own else f)
         return JointDistribution(factors, name=self._name)

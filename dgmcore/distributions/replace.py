@@ -52,9 +52,9 @@ class ReplacedVarDistribution(Distribution):
             features_shape=base.features_shape,
             memo=base.memo,
         )
-        self.base = base
-        self._forward = {v: names.get(v, v) for v in list(base.var) + list(base.input_var)}
-        self._backward = {n: o for o, n in self._forward.items()}
+        self.base: Distribution = base
+        self._forward: dict[str, str] = {v: names.get(v, v) for v in list(base.var) + list(base.input_var)}
+        self._backward: dict[str, str] = {n: o for o, n in self._forward.items()}
         self._in_pairs = tuple((o, n) for o, n in self._forward.items())
 
     @property

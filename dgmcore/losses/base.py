@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -33,7 +33,8 @@ def as_loss(value: Any) -> Loss:
     if isinstance(value, numbers.Number) or (isinstance(value, torch.Tensor) and value.dim() == 0):
         from dgmcore.losses.values import ValueLoss  # subclasses Loss
 
-        return ValueLoss(value)
+        # typeshed's numbers.Number is opaque; ValueLoss takes any number torch.as_tensor does
+        return ValueLoss(cast("float | torch.Tensor", value))
     raise InputTypeError(f"cannot combine a loss with {type(value).__name__}; use a Loss or a number")
 
 

@@ -68,7 +68,7 @@ def check_gradients(report: Report, dist: Distribution, inputs: dict[str, Any], 
     gradients, with floating-point inputs cloned to require them too.
     """
     d = copy.deepcopy(dist)
-    leaves = [p for p in d.parameters() if p.is_floating_point()]
+    leaves: list[torch.Tensor] = [p for p in d.parameters() if p.is_floating_point()]
     for b in d.buffers():
         if b.is_floating_point():
             leaves.append(b.requires_grad_(True))

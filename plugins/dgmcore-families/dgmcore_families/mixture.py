@@ -59,6 +59,8 @@ class MixtureModel(Distribution):
         tensor([[0.3000, 0.7000]])
     """
 
+    log_weights: torch.Tensor  # a buffer, with fixed weights only
+
     def __init__(
         self,
         distributions: Sequence[Distribution],
@@ -88,10 +90,12 @@ class MixtureModel(Distribution):
             hidden_var = prior.var[0]
         fs = torch.Size(features_shape) or next((d.features_shape for d in comps if d.features_shape), ())
         super().__init__(var, cond, name, fs)
-        self.components = nn.ModuleList(comps)
+        self.components = nn.ModuleList(comps)  # registers the components as submodules
+        # the same modules, typed (a ModuleList yields plain Modules); fixed, like the variables
+        self._components: tuple[Distribution, ...] = tuple(comps)
         self.hidden_var = hidden_var
-        if isinstance(prior, Distribution):
-            self.prior: Distribution | None = prior
+        if isinstance(prior, (Categorical, OneHotCategorical)):  # any other Distribution was refused
+            self.prior: Categorical | OneHotCategorical | None = prior
             if not prior.cond_var:
                 self._check_k(prior.get_dist().logits, k)
         else:
@@ -121,12 +125,12 @@ class MixtureModel(Distribution):
     def prob_factorized_text(self) -> str:
         prior = self.prior.name if self.prior is not None else "pi"
         return " + ".join(
-            f"{prior}({self.hidden_var}={i}){d.prob_text}" for i, d in enumerate(self.components)
+            f"{prior}({self.hidden_var}={i}){d.prob_text}" for i, d in enumerate(self._components)
         )
 
     @property
     def has_reparam(self) -> bool:
-        return self.prior is None and all(d.has_reparam for d in self.components)
+        return self.prior is None and all(d.has_reparam for d in self._components)
 
     # -- weights and the joint over components ---------------------------------------------
     def log_weights_given(self, x_dict: XDict | None = None) -> torch.Tensor:
@@ -134,7 +138,7 @@ class MixtureModel(Distribution):
         if self.prior is None:
             return self.log_weights
         logits = self.prior.get_dist(check_x_dict(x_dict, self)).logits
-        self._check_k(logits, len(self.components))
+        self._check_k(logits, len(self._components))
         return logits
 
     def get_log_prob(
@@ -151,7 +155,7 @@ class MixtureModel(Distribution):
         ``feature_dims`` are accepted for the common signature and ignored).
         """
         x_dict = check_x_dict(x_dict, self)
-        lps = torch.broadcast_tensors(*[d.get_log_prob(x_dict) for d in self.components])
+        lps = torch.broadcast_tensors(*[d.get_log_prob(x_dict) for d in self._components])
         joint = torch.stack(lps, -1) + self.log_weights_given(x_dict)
         return joint if return_hidden else torch.logsumexp(joint, -1)
 
@@ -176,7 +180,7 @@ class MixtureModel(Distribution):
                 "(learned weights, or a component without them); pass reparam=False"
             )
         shape = torch.Size(sample_shape)
-        draws = [d.sample(x_dict, batch_n, shape, False, reparam)[self._var[0]] for d in self.components]
+        draws = [d.sample(x_dict, batch_n, shape, False, reparam)[self._var[0]] for d in self._components]
         values = torch.stack(torch.broadcast_tensors(*draws))  # (K, *sample, batch, *features)
         lead = shape + values.shape[1 + len(shape) : 2 + len(shape)]  # sample + batch dims
         if self.prior is None:
@@ -201,14 +205,14 @@ class MixtureModel(Distribution):
     def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
         """:math:`\\sum_k \\pi_k \\mu_k`."""
         x_dict = check_x_dict(x_dict, self)
-        means = torch.stack(torch.broadcast_tensors(*[d.sample_mean(x_dict) for d in self.components]), -1)
+        means = torch.stack(torch.broadcast_tensors(*[d.sample_mean(x_dict) for d in self._components]), -1)
         return (self._weights_for(x_dict, means) * means).sum(-1)
 
     def sample_variance(self, x_dict: XDict | None = None) -> torch.Tensor:
         """:math:`\\sum_k \\pi_k (\\sigma_k^2 + \\mu_k^2) - \\mu^2` (law of total variance)."""
         x_dict = check_x_dict(x_dict, self)
-        means = [d.sample_mean(x_dict) for d in self.components]
-        variances = [d.sample_variance(x_dict) for d in self.components]
+        means = [d.sample_mean(x_dict) for d in self._components]
+        variances = [d.sample_variance(x_dict) for d in self._components]
         both = torch.broadcast_tensors(*means, *variances)
         mu, var = torch.stack(both[: len(means)], -1), torch.stack(both[len(means) :], -1)
         w = self._weights_for(x_dict, mu)

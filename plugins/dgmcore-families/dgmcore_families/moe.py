@@ -64,7 +64,7 @@ class MixtureOfExperts(MixtureModel):
     @property
     def prob_factorized_text(self) -> str:
         w = self.log_weights.exp()
-        return " + ".join(f"{float(w[i]):.3g} {d.prob_text}" for i, d in enumerate(self.components))
+        return " + ".join(f"{float(w[i]):.3g} {d.prob_text}" for i, d in enumerate(self._components))
 
 
 class MixtureOfNormal(MixtureOfExperts):

@@ -45,6 +45,7 @@ class Multinomial(ParametricDistribution):
 
     family = torch.distributions.Multinomial
     params = ("probs", "logits")
+    total_count: int
 
     def __init__(
         self,

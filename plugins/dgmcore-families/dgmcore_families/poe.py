@@ -26,12 +26,13 @@ __all__ = ["ProductOfNormal", "ElementWiseProductOfNormal"]
 
 
 def _product(
-    loc: torch.Tensor, prec: torch.Tensor, prior_loc: torch.Tensor | None, prior_prec: torch.Tensor | None
+    loc: torch.Tensor, prec: torch.Tensor, prior: tuple[torch.Tensor, torch.Tensor] | None
 ) -> dict[str, torch.Tensor]:
     """Combine experts stacked on the last dimension (precision 0 = absent expert)."""
     total = prec.sum(-1)
     weighted = (prec * loc).sum(-1)
-    if prior_prec is not None:
+    if prior is not None:
+        prior_loc, prior_prec = prior
         total = total + prior_prec
         weighted = weighted + prior_prec * prior_loc
     return {"loc": weighted / total, "scale": total.rsqrt()}
@@ -77,6 +78,8 @@ class ProductOfNormal(GaussianComposite):
         torch.Size([5, 2])
     """
 
+    _one: torch.Tensor  # a buffer
+
     def __init__(
         self,
         p: Distribution | Sequence[Distribution],
@@ -104,7 +107,9 @@ class ProductOfNormal(GaussianComposite):
         shapes = [d.features_shape for d in [*experts, prior] if isinstance(d, Distribution)]
         fs = torch.Size(features_shape) or next((s for s in shapes if s), torch.Size())
         super().__init__(var, cond, name, fs)
-        self.experts = nn.ModuleList(experts)
+        self.experts = nn.ModuleList(experts)  # registers the experts as submodules
+        # the same modules, typed (a ModuleList yields plain Modules); fixed, like the variables
+        self._experts: tuple[Distribution, ...] = tuple(experts)
         self.prior = prior if isinstance(prior, Distribution) else None
         self._unit_prior = prior is True
         self.mask_var = mask_var
@@ -114,20 +119,20 @@ class ProductOfNormal(GaussianComposite):
     # -- the experts --------------------------------------------------------------------
     def _expert_params(self, x_dict: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor] | None:
         """Locations and precisions of the present experts, stacked last; None if none."""
-        present = [i for i, e in enumerate(self.experts) if all(v in x_dict for v in e.cond_var)]
+        present = [i for i, e in enumerate(self._experts) if all(v in x_dict for v in e.cond_var)]
         if not present:
             return None
-        params = [self.experts[i].get_params(x_dict) for i in present]
+        params = [self._experts[i].get_params(x_dict) for i in present]
         locs = torch.broadcast_tensors(*[q["loc"] for q in params], *[q["scale"] for q in params])
         n = len(params)
         self._learn_features(locs[0])
         loc, prec = torch.stack(locs[:n], -1), torch.stack(locs[n:], -1).pow(-2)
         mask = x_dict.get(self.mask_var) if self.mask_var else None
         if mask is not None:
-            if mask.dim() != 2 or mask.shape[1] != len(self.experts):
+            if mask.dim() != 2 or mask.shape[1] != len(self._experts):
                 raise ShapeError(
                     f"{self.prob_text}: mask {self.mask_var!r} must have shape (batch, "
-                    f"{len(self.experts)}), got {tuple(mask.shape)}"
+                    f"{len(self._experts)}), got {tuple(mask.shape)}"
                 )
             m = mask[:, present].bool()
             m = m.reshape(m.shape[0], *[1] * len(self.features_shape), n)
@@ -135,32 +140,34 @@ class ProductOfNormal(GaussianComposite):
             prec = torch.where(m, prec, torch.zeros((), dtype=prec.dtype))
         return loc, prec
 
-    def _prior_params(self, x_dict: dict[str, Any]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    def _prior_params(self, x_dict: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Location and precision of the prior expert; None if there is none."""
         if self.prior is not None:
             q = self.prior.get_params(x_dict)
             return q["loc"], q["scale"].pow(-2)
         if self._unit_prior:
             one = self._one.expand(self.features_shape)  # broadcasts against the experts
             return torch.zeros_like(one), one
-        return None, None
+        return None
 
     def get_params(self, x_dict: dict[str, Any] | None = None) -> dict[str, torch.Tensor]:
         """``loc`` and ``scale`` of the product, from the experts present in ``x_dict``."""
         x_dict = self._check(x_dict)
         experts = self._expert_params(x_dict)
-        prior_loc, prior_prec = self._prior_params(x_dict)
+        prior = self._prior_params(x_dict)
         if experts is None:
-            if prior_prec is None:
+            if prior is None:
                 raise DGMError(
                     f"{self.prob_text}: no expert is present in x_dict (it has {sorted(x_dict)}) "
                     "and there is no prior expert; give the inputs of at least one expert"
                 )
+            prior_loc, prior_prec = prior
             self._batchless(torch.distributions.Normal(prior_loc, 1.0))  # features_shape must be known
             return {"loc": prior_loc, "scale": prior_prec.rsqrt()}
         loc, prec = experts
-        if prior_prec is not None:
-            prior_loc, prior_prec = prior_loc.to(loc), prior_prec.to(prec)
-        return _product(loc, prec, prior_loc, prior_prec)
+        if prior is not None:
+            prior = prior[0].to(loc), prior[1].to(prec)
+        return _product(loc, prec, prior)
 
 
 class ElementWiseProductOfNormal(ProductOfNormal):
@@ -207,7 +214,7 @@ class ElementWiseProductOfNormal(ProductOfNormal):
         super().__init__([p], name=name, features_shape=features_shape, prior=prior)
 
     def _expert_params(self, x_dict: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor] | None:
-        (p,) = self.experts
+        (p,) = self._experts
         (v,) = p.cond_var
         if v not in x_dict:
             return None
