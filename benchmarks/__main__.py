@@ -24,6 +24,8 @@ from benchmarks.suites import SUITES, Case, CaseResult, run_case
 
 ROUNDS = {"vae": 25, "dmm": 15, "tiny": 40}
 QUICK_ROUNDS = {"vae": 5, "dmm": 3, "tiny": 10}
+WARMUP = {"vae": 5, "dmm": 2, "tiny": 10}
+CLOCKS = {"wall": "time.perf_counter", "cpu": "time.process_time, all threads of the process"}
 
 
 def _versions() -> str:
@@ -77,6 +79,30 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)
     start, load_start = time.time(), _load()
     results: list[CaseResult] = []
+
+    def write(extra: str, final: bool) -> list[Path]:
+        elapsed = time.time() - start
+        status = "complete" if final else "in progress (written after each case)"
+        header = "\n".join(
+            [
+                "# dgmcore benchmark results",
+                "",
+                f"- command: `{command}` ({status})",
+                f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, {elapsed / 60:.1f} min",
+                f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {_versions()}",
+                f"- load average (1/5/15 min) at start: {load_start}; now: {_load()}",
+                f"- families: {_families()}",
+                f"- clock: {args.clock} ({CLOCKS[args.clock]})",
+                "- ms: median milliseconds per training step over the rounds, [IQR]; ratio: median over "
+                "rounds of the per-round ratio to the hand-written column of the same objective "
+                "(analytic or MC), [IQR]",
+            ]
+        )
+        raw = {"command": command, "clock": args.clock, "complete": final}
+        if final:
+            print(report.markdown(results, header, extra, args.clock))
+        return report.write(results, args.out, header, extra, raw, args.clock)
+
     for threads in args.threads:
         for suite in args.only:
             for cfg in SUITES[suite][1 if args.quick else 0]:
@@ -85,11 +111,13 @@ def main(argv: list[str] | None = None) -> int:
                 rounds = args.rounds or (QUICK_ROUNDS if args.quick else ROUNDS)[suite]
                 results.append(
                     run_case(
-                        case, threads, rounds=rounds, warmup=2 if args.quick else 5, block_s=0.05,
-                        third_party=not args.no_third_party, compile=not args.no_compile,
+                        case, threads, rounds=rounds, warmup=2 if args.quick else WARMUP[suite],
+                        block_s=0.05, third_party=not args.no_third_party, compile=not args.no_compile,
                         check_only=args.check,
                     )
                 )
+                if not args.check:
+                    write("", final=False)
         if args.check:
             break  # the check does not depend on the thread setting
     ok = all(c.ok for r in results for c in r.checks)
@@ -104,27 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         extra += [f"| {k} | {v:.2f} |" for k, v in costs.items()]
         extra += ["", "## Import and plugin discovery (benchmarks/import_time.py)", ""]
         extra.append(overhead.import_table(runs=7))
-    elapsed = time.time() - start
-    header = "\n".join(
-        [
-            "# dgmcore benchmark results",
-            "",
-            f"- command: `{command}`",
-            f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, {elapsed / 60:.1f} min",
-            f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {_versions()}",
-            f"- load average (1/5/15 min) at start: {load_start}; at end: {_load()}",
-            f"- families: {_families()}",
-            f"- clock: {args.clock} ({'time.perf_counter' if args.clock == 'wall' else 'time.process_time'})",
-            "- ms: median milliseconds per training step over the rounds, [IQR]; ratio: median over rounds "
-            "of the per-round ratio to the hand-written column of the same objective (analytic or MC), [IQR]",
-        ]
-    )
-    raw = {"command": command, "clock": args.clock}
-    written = report.write(results, args.out, header, "\n".join(extra), raw, args.clock)
-    print(report.markdown(results, header, "\n".join(extra), args.clock))
+    written = write("\n".join(extra), final=True)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0 if ok else 1
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -235,12 +235,14 @@ class Unrolled(Loss):
     """:math:`\\sum_t` ``step`` over the frames, carrying ``z_prev`` from step to step.
 
     ``step`` is evaluated on ``x_t``, ``h_t`` and ``z_prev``; the ``z`` it draws
-    becomes the next ``z_prev`` (its sample dimension dropped).
+    becomes the next ``z_prev``. The step draws with ``sample_shape=()`` (one
+    sample, no sample dimension), so that the carried ``z`` keeps the shape of
+    ``z_prev``.
     """
 
-    def __init__(self, rnn: RNN, step: Loss, z_dim: int) -> None:
+    def __init__(self, rnn: RNN, step: Loss, z_dim: int, squeeze: bool = False) -> None:
         super().__init__(["x"])
-        self.rnn, self.step, self.z_dim = rnn, step, z_dim
+        self.rnn, self.step, self.z_dim, self.squeeze = rnn, step, z_dim, squeeze
 
     def _eval(self, x: dict, samples: dict | None) -> torch.Tensor:
         xs = x["x"]
@@ -251,7 +253,7 @@ class Unrolled(Loss):
             value, drawn = self.step.eval(
                 {"x": xs[:, t], "h": h[:, t], "z_prev": z}, return_dict=True, return_all=False
             )
-            z = drawn["z"][0]
+            z = drawn["z"][0] if self.squeeze else drawn["z"]
             total = total + value
         return total
 
@@ -259,15 +261,15 @@ class Unrolled(Loss):
         return f"sum_t {self.step._text()}"
 
 
-def dgmcore_model(cfg: DMMConfig, nets: Networks, group: str) -> Model:
+def dgmcore_model(cfg: DMMConfig, nets: Networks, group: str, sample_shape: tuple[int, ...] = ()) -> Model:
     """The DMM as a dgmcore user writes it today (no time-series plugin)."""
     rnn_net, combiner, transition, emitter = copy.deepcopy(nets)
     rnn, q, prior, p = RNN(rnn_net), Inference(combiner), Prior(transition), Generator(emitter)
     if group == "analytic":
-        step = KullbackLeibler(q, prior) - p.log_prob().expectation(q)
+        step = KullbackLeibler(q, prior) - p.log_prob().expectation(q, sample_shape=sample_shape)
     else:
-        step = -ELBO(p * prior, q)
-    loss = Unrolled(rnn, step, cfg.z_dim).mean()
+        step = -ELBO(p * prior, q, sample_shape=sample_shape)
+    loss = Unrolled(rnn, step, cfg.z_dim, squeeze=len(sample_shape) > 0).mean()
     return Model(loss, distributions=[rnn, q, prior, p], optimizer_params={"lr": cfg.lr})
 
 
