@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from dgmcore import memo
 from dgmcore.errors import DGMError, ForwardError, InputTypeError
 
 if TYPE_CHECKING:
@@ -36,9 +37,16 @@ def run_forward(dist: Distribution, inputs: dict[str, Any]) -> dict[str, Any]:
     except DGMError:
         raise
     except Exception as err:
+        n = memo.sample_dims()
+        hint = (
+            f"; inputs carry {n} sample dim(s) in front of the batch; act on the last dimension "
+            "(torch.cat(..., dim=-1), x.shape[:-1])"
+            if n > 0
+            else ""
+        )
         raise ForwardError(
             f"forward of {dist.prob_text} ({type(dist).__name__}) raised "
-            f"{type(err).__name__}: {err} (inputs: {shapes_of(inputs)})"
+            f"{type(err).__name__}: {err} (inputs: {shapes_of(inputs)}){hint}"
         ) from err
     if type(out) is not dict:
         if isinstance(out, Mapping):

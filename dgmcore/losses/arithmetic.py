@@ -50,8 +50,13 @@ class BinaryLoss(Loss):
         if self.a._precedence < p:
             left = f"({left})"
         right = self.b._text()
-        # right operand of - and / needs brackets at equal precedence too
-        if self.b._precedence < p or (self.b._precedence == p and self.op in "-/"):
+        # right operand of - and / needs brackets at equal precedence too; a negative one
+        # always does (a - (-b), not a - -b)
+        if (
+            self.b._precedence < p
+            or (self.b._precedence == p and self.op in "-/")
+            or right.startswith("-")
+        ):
             right = f"({right})"
         return f"{left} {self.op} {right}"
 
@@ -63,6 +68,10 @@ class BinaryLoss(Loss):
             # flatten so that a + b - c prints without brackets, in the written order
             left = list(a.args) if isinstance(a, sympy.Add) else [a]
             if self.op == "-":
+                if self.b._text().startswith("-"):  # a - (-b): sympy would print a - - b
+                    from dgmcore.latex import loss_latex, symbol
+
+                    b = symbol(f"({self.b._text()})", f"\\left({loss_latex(self.b)}\\right)")
                 return sympy.Add(*left, sympy.Mul(-1, b, evaluate=False), evaluate=False)
             right = list(b.args) if isinstance(b, sympy.Add) else [b]
             return sympy.Add(*left, *right, evaluate=False)

@@ -79,7 +79,10 @@ class IWELBO(Loss):
         \\sum_{i=1}^k \\frac{p(x, z_i)}{q(z_i|x)}\\right]
 
     Equal to the ELBO at ``k=1``, non-decreasing in ``k`` on average, and
-    converging to :math:`\\log p(x)`. One value per batch element.
+    converging to :math:`\\log p(x)`. One value per batch element. When ``q``
+    cannot draw reparameterised samples (a discrete ``q``), the gradient is the
+    score-function estimator: the value is unchanged and the gradient gains
+    :math:`\\mathcal{L}_k \\nabla \\sum_i \\log q(z_i|x)`, as the ELBO's does.
 
     Args:
         p: the joint generative model.
@@ -87,7 +90,7 @@ class IWELBO(Loss):
         k: the number of importance samples.
 
     Raises:
-        InputTypeError: ``k`` is not a positive integer.
+        InputTypeError: ``k`` is not a positive integer (a bool is not one).
 
     Example:
         >>> import torch
@@ -111,14 +114,16 @@ class IWELBO(Loss):
     def __init__(self, p: Distribution, q: Distribution, k: int = 5) -> None:
         self.p = check_distribution(p, "IWELBO")
         self.q = check_distribution(q, "IWELBO")
-        if not isinstance(k, int) or k < 1:
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise InputTypeError(f"IWELBO needs a positive integer k, got {k!r}")
         self.k = k
         self._log_k = math.log(k)
+        self._reparam = q.has_reparam
         super().__init__(_inputs(p, q))
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        return _log_mean_weight(self.p, self.q, x, self.k, self.q.has_reparam, samples)
+        r = self._reparam
+        return _log_mean_weight(self.p, self.q, x, self.k, r, samples, score=not r)
 
     def _text(self) -> str:
         return f"IWELBO_{self.k}[{self.p.prob_text}, {self.q.prob_text}]"
@@ -134,14 +139,27 @@ class IWELBO(Loss):
 
 
 def _log_mean_weight(
-    p: Distribution, q: Distribution, x: XDict, k: int, reparam: bool, samples: XDict | None
+    p: Distribution,
+    q: Distribution,
+    x: XDict,
+    k: int,
+    reparam: bool,
+    samples: XDict | None,
+    score: bool = False,
 ) -> torch.Tensor:
     draw = q.sample(x, sample_shape=(k,), return_all=True, reparam=reparam)
     if samples is not None:
         samples.update({v: draw[v] for v in q.var})
     with memo.extra_sample_dims(1):
-        log_w = p.get_log_prob(draw) - q.get_log_prob(draw)
-    return torch.logsumexp(log_w, dim=0) - math.log(k)
+        log_q = q.get_log_prob(draw)
+        log_w = p.get_log_prob(draw) - log_q
+    bound = torch.logsumexp(log_w, dim=0) - math.log(k)
+    if score:
+        # score-function surrogate for draws that carry no gradient (Mnih and Rezende, 2016):
+        # same value; the gradient gains L * grad sum_i log q(z_i) beside the pathwise part
+        sum_log_q = log_q.sum(dim=0)
+        bound = bound + bound.detach() * (sum_log_q - sum_log_q.detach())
+    return bound
 
 
 def log_marginal(

@@ -9,7 +9,7 @@ import torch
 
 from dgmcore.distributions.base import Distribution
 from dgmcore.distributions.registry import kl_divergence
-from dgmcore.errors import KLNotFoundError, NoDensityError
+from dgmcore.errors import DGMError, KLNotFoundError, NoDensityError, ShapeError
 from dgmcore.losses.base import Loss, XDict
 from dgmcore.losses.expectation import Expectation
 from dgmcore.losses.terms import LogProb, check_distribution
@@ -26,6 +26,8 @@ def analytic_kl(p: Distribution, q: Distribution, x: XDict) -> torch.Tensor:
 
     Raises:
         KLNotFoundError: no analytic pair is registered for the two families.
+        ShapeError: the two distributions' parameters do not broadcast (batch
+            sizes or feature counts differ); the message names both.
     """
     try:
         dp, dq = p.get_dist(x), q.get_dist(x)
@@ -34,7 +36,17 @@ def analytic_kl(p: Distribution, q: Distribution, x: XDict) -> torch.Tensor:
             f"no analytic KL for {p.prob_text} and {q.prob_text}: {err}. "
             "Pass analytical=False for the Monte-Carlo estimate"
         ) from None
-    kl = kl_divergence(p, q, dp, dq)
+    try:
+        kl = kl_divergence(p, q, dp, dq)
+    except (RuntimeError, ValueError) as err:
+        if isinstance(err, DGMError):
+            raise
+        raise ShapeError(
+            f"cannot compute KL[{p.prob_text}||{q.prob_text}]: {p.prob_text} has parameters of "
+            f"shape {tuple(dp.batch_shape + dp.event_shape)} and {q.prob_text} of shape "
+            f"{tuple(dq.batch_shape + dq.event_shape)}, which disagree in batch size or "
+            f"features ({err})"
+        ) from err
     if kl is None:
         raise KLNotFoundError(
             f"no analytic KL divergence is registered for {p.prob_text} "
@@ -63,6 +75,9 @@ class KullbackLeibler(Loss):
     Raises:
         KLNotFoundError: at evaluation, when ``analytical`` and no analytic pair
             is registered for the two families; the message names both.
+        ShapeError: at evaluation, when ``analytical`` and the two
+            distributions disagree in batch size or features; the message
+            names both and their shapes.
 
     Example:
         >>> import torch

@@ -35,7 +35,14 @@ class Expectation(Loss):
     """:math:`\\mathbb{E}_{p}[f]`, estimated with ``sample_shape`` samples per batch element.
 
     The sample dimensions are averaged out, so the result keeps one value per
-    batch element. With ``reparam=True`` samples are reparameterised when ``p``
+    batch element. With the default ``sample_shape=(1,)`` the one sample is
+    drawn without a sample dimension (``z`` has the shape ``(batch, ...)``, as
+    in Pixyz), which gives the same value. When ``f`` does not depend on
+    ``p``'s variables, :math:`\\mathbb{E}_p[f] = f` and ``f`` is evaluated
+    directly (nothing is drawn). An expectation over an unconditioned ``p``
+    where nothing fixes a batch size is a scalar, like the closed forms.
+
+    With ``reparam=True`` samples are reparameterised when ``p``
     allows it; when it does not (a discrete ``p``), the gradient is the
     score-function (REINFORCE) estimator: the value is unchanged and the
     gradient gains :math:`f \\nabla \\log p`. With ``reparam=False`` no gradient
@@ -84,9 +91,17 @@ class Expectation(Loss):
         )
         self._rsample = reparam and p.has_reparam
         self._score = reparam and not p.has_reparam
-        self._dims = tuple(range(len(self.sample_shape)))
+        # one sample is drawn without a sample dim: the mean of one sample is that sample, and
+        # forwards written for (batch, features) inputs (Pixyz's torch.cat([z, y], 1)) work
+        self._draw_shape = torch.Size() if self.sample_shape == (1,) else self.sample_shape
+        self._dims = tuple(range(len(self._draw_shape)))
+        # f not depending on p's variables: E_p[f] = f, with no draw (and f's own batch)
+        self._direct = not own.intersection(self.f._input_var)
+        if self._direct:
+            self._input_var = self.f._input_var
         # an unconditioned p draws one sample per batch element of what f is evaluated on
         self._batch_from = () if p.input_var else tuple(v for v in self._input_var if v not in own)
+        self._unconditioned = not p.input_var
 
     def _batch_n(self, x: XDict) -> int | None:
         pos = memo.sample_dims()
@@ -97,7 +112,9 @@ class Expectation(Loss):
         return None
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        shape = self.sample_shape
+        if self._direct:
+            return self.f._eval(x, samples)
+        shape = self._draw_shape
         batch_n = self._batch_n(x) if self._batch_from else None
         draw = self.p.sample(x, batch_n, shape, return_all=True, reparam=self._rsample)
         if samples is not None:
@@ -110,7 +127,12 @@ class Expectation(Loss):
                 if value.dim() > logp.dim():  # f kept its feature dims (sum_features=False)
                     logp = logp.reshape(logp.shape + (1,) * (value.dim() - logp.dim()))
                 value = value + value.detach() * (logp - logp.detach())
-        return value.mean(dim=self._dims) if self._dims else value
+        if self._dims:
+            value = value.mean(dim=self._dims)
+        if batch_n is None and self._unconditioned:
+            # nothing fixed a batch: the batch of one drawn is dropped, as in the closed form
+            value = value.squeeze(0)
+        return value
 
     def _text(self) -> str:
         return f"E_{{{self.p.prob_text}}}[{self.f._text()}]"

@@ -9,6 +9,7 @@ that the exact posterior is a diagonal Gaussian:
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -18,7 +19,7 @@ from torch.distributions import Normal as TNormal
 
 from dgmcore.errors import InputTypeError
 from dgmcore.losses import ELBO, IWELBO, log_marginal
-from tests.losses.conftest import Normal, grads
+from tests.losses.conftest import Bernoulli, Normal, grads
 
 D, K, S = 4, 2, 0.5
 _gen = torch.Generator().manual_seed(0)
@@ -173,3 +174,67 @@ def test_texts():
     assert str(IWELBO(joint, q, k=5)) == "IWELBO_5[p(x,z), q(z|x)]"
     assert ELBO(joint, q).input_var == ["x"]
     assert IWELBO(joint, q).input_var == ["x"]
+
+
+class _CoinEncoder(Bernoulli):
+    """q(z|x) = Bernoulli(sigmoid(x W)), z in {0, 1}^2: no reparameterised draws."""
+
+    def __init__(self):
+        super().__init__(var=["z"], cond_var=["x"], name="q")
+        self.w = torch.nn.Parameter(torch.tensor([[0.8, -0.5], [0.3, 0.9], [-0.6, 0.2]]))
+
+    def forward(self, x):
+        return {"logits": x @ self.w}
+
+
+_V = torch.tensor([[1.0, -0.5, 0.3], [0.2, 0.8, -1.0]])
+_X0 = torch.tensor([0.5, -1.0, 1.5])
+
+
+class _LinearX(Normal):
+    def __init__(self):
+        super().__init__(var=["x"], cond_var=["z"], scale=1.0)
+
+    def forward(self, z):
+        return {"loc": z @ _V}
+
+
+def _exact_bound_grad(q, k):
+    """The exact IWELBO_k (ELBO at k=1) at x0 and its gradient in q's weights, by enumeration."""
+    logits = _X0 @ q.w
+    tq = torch.distributions.Bernoulli(logits=logits)
+    zs = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    log_q = tq.log_prob(zs).sum(-1)
+    log_p = (
+        torch.distributions.Bernoulli(probs=torch.tensor(0.3)).log_prob(zs).sum(-1)
+        + TNormal(zs @ _V, 1.0).log_prob(_X0).sum(-1)
+    )
+    log_w = log_p - log_q
+    total = torch.zeros(())
+    for combo in itertools.product(range(4), repeat=k):
+        idx = torch.tensor(combo)
+        total = total + log_q[idx].sum().exp() * (torch.logsumexp(log_w[idx], 0) - math.log(k))
+    (grad,) = torch.autograd.grad(total, q.w)
+    return grad
+
+
+@pytest.mark.parametrize("k", [1, 2])
+def test_iwelbo_with_a_discrete_proposal_has_the_exact_gradient_in_expectation(k):
+    torch.manual_seed(0)
+    q, p = _CoinEncoder(), _LinearX() * Bernoulli(probs=0.3, var=["z"], features_shape=[2])
+    exact = _exact_bound_grad(q, k)
+    assert exact.abs().max() > 0.4  # without the score term the estimate would be ~0
+    x = _X0.expand(200_000, 3)
+    estimates = {"IWELBO": IWELBO(p, q, k=k)}
+    if k == 1:
+        estimates["ELBO"] = ELBO(p, q)  # Expectation's score-function gradient
+    for name, bound in estimates.items():
+        q.w.grad = None
+        bound.mean().eval({"x": x}).backward()
+        torch.testing.assert_close(q.w.grad, exact, atol=0.06, rtol=0.05, msg=name)
+
+
+def test_iwelbo_rejects_a_bool_k():
+    q, p = _CoinEncoder(), _LinearX() * Bernoulli(probs=0.3, var=["z"], features_shape=[2])
+    with pytest.raises(InputTypeError, match="positive integer k"):
+        IWELBO(p, q, k=True)

@@ -9,7 +9,7 @@ from torch.distributions import kl_divergence
 
 import dgmcore
 from dgmcore import plugins
-from dgmcore.errors import KLNotFoundError
+from dgmcore.errors import KLNotFoundError, ShapeError
 from dgmcore.losses import CrossEntropy, Entropy, KullbackLeibler
 from tests.losses.conftest import Bernoulli, Categorical, Cauchy, Laplace, Normal
 
@@ -162,3 +162,24 @@ def test_cross_entropy_monte_carlo_and_analytic():
 def test_kl_of_identical_distributions_is_zero(vae):
     kl = KullbackLeibler(vae.q, vae.q).eval({"x": vae.x})
     torch.testing.assert_close(kl, torch.zeros(5))
+
+
+@pytest.mark.parametrize("analytical", [True, False])
+def test_kl_and_entropy_of_unconditioned_distributions_are_scalars_either_way(analytical):
+    # no batch: the Monte-Carlo estimate has the closed form's shape, not a batch of one
+    p = Normal(loc=torch.zeros(3), scale=torch.ones(3), var=["z"], name="q")
+    q = Normal(loc=torch.ones(3), scale=2 * torch.ones(3), var=["z"])
+    kw = {} if analytical else {"sample_shape": (10,)}
+    assert KullbackLeibler(p, q, analytical=analytical, **kw).eval().shape == ()
+    assert Entropy(p, analytical=analytical, **kw).eval().shape == ()
+    assert KullbackLeibler(p, q, analytical=analytical).eval().shape == ()  # the default (1,)
+
+
+def test_analytic_kl_of_mismatched_shapes_names_both_terms():
+    q = Normal(loc="x", scale=1.0, var=["z"], cond_var=["x"], name="q")
+    r = Normal(loc="y", scale=1.0, var=["z"], cond_var=["y"], name="r")
+    with pytest.raises(ShapeError, match=r"q\(z\|x\).*\(4, 3\).*r\(z\|y\).*\(3, 3\)"):
+        KullbackLeibler(q, r).eval({"x": torch.zeros(4, 3), "y": torch.zeros(3, 3)})
+    prior = Normal(loc=0.0, scale=1.0, var=["z"], features_shape=[2], name="p_{prior}")
+    with pytest.raises(ShapeError, match=r"q\(z\|x\).*\(4, 3\).*p_\{prior\}\(z\).*\(2,\)"):
+        KullbackLeibler(q, prior).eval({"x": torch.zeros(4, 3)})
