@@ -5,7 +5,8 @@ In a VAE objective the encoder ``q(z|x)`` appears in several terms for the same
 inside it, :meth:`Distribution.get_params` with the same inputs returns the
 stored result instead of running ``forward`` again.
 
-Invariant: the key is the distribution and the identity and version
+Invariant: the key is the distribution, ``torch.is_grad_enabled()`` (a result
+built under ``no_grad`` has no graph to reuse), and the identity and version
 (``tensor._version``) of each input tensor. The scope holds the inputs alive, so
 an ``id`` cannot be reused while it is open, and an in-place change bumps the
 version, so nothing stale is returned. The store is dropped when the outermost

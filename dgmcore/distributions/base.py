@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 
     from dgmcore.losses import LogProb, Prob
 
-__all__ = ["Distribution", "check_x_dict", "var_list"]
+__all__ = ["Distribution", "check_x_dict", "sample_shape_of", "var_list"]
 
 XDict = dict[str, Any]
 
@@ -38,6 +39,21 @@ def var_list(names: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
     if len(set(out)) != len(out):
         raise InputTypeError(f"{what} lists a variable twice: {list(out)}")
     return out
+
+
+def sample_shape_of(sample_shape: Iterable[int] | int, owner: str) -> torch.Size:
+    """Validate a ``sample_shape`` argument: a tuple of positive ints, or one int."""
+    if isinstance(sample_shape, int):
+        sample_shape = (sample_shape,)
+    try:
+        shape = torch.Size(sample_shape)
+    except TypeError:
+        raise InputTypeError(
+            f"{owner}: sample_shape must be a tuple of ints, got {sample_shape!r}"
+        ) from None
+    if any(s < 1 for s in shape):
+        raise InputTypeError(f"{owner}: sample_shape must be positive, got {tuple(shape)}")
+    return shape
 
 
 def check_x_dict(x_dict: Any, owner: Distribution | Any) -> XDict:
@@ -340,6 +356,27 @@ class Distribution(nn.Module):
         return g
 
     # -- helpers for subclasses ------------------------------------------------------
+    def _sample_shape(self, sample_shape: Sequence[int] | torch.Size | int) -> torch.Size:
+        """``sample_shape`` as a ``torch.Size``; an int ``n`` means ``(n,)``."""
+        try:
+            shape = torch.Size(sample_shape)  # type: ignore[arg-type]
+        except TypeError:  # an int, or not a shape: diagnosed off the hot path
+            return sample_shape_of(sample_shape, self.prob_text)  # type: ignore[arg-type]
+        if shape and min(shape) < 1:
+            sample_shape_of(shape, self.prob_text)  # raises
+        return shape
+
+    def _check_batch_n(self, batch_n: Any) -> None:
+        """Raise unless ``batch_n`` (given, not ``None``) is a positive int."""
+        if (
+            not isinstance(batch_n, numbers.Integral)
+            or isinstance(batch_n, bool)
+            or batch_n < 1
+        ):
+            raise InputTypeError(
+                f"{self.prob_text}: batch_n must be a positive int, got {batch_n!r}"
+            )
+
     def _missing(self, err: KeyError, x_dict: Mapping[str, Any]) -> MissingVariableError:
         return MissingVariableError(str(err.args[0]) if err.args else "?", self.prob_text, x_dict)
 

@@ -134,10 +134,12 @@ class JointDistribution(Distribution):
         reparam: bool = False,
     ) -> XDict:
         x_dict = check_x_dict(x_dict, self)
-        shape = torch.Size(sample_shape)
+        shape = self._sample_shape(sample_shape)
         out = dict(x_dict)
         if batch_n is None:
             batch_n = _batch_size(x_dict, self._known)
+        else:
+            self._check_batch_n(batch_n)
         drawn: set[str] = set()
         for f in self._order:
             fvars = f._var
@@ -192,27 +194,50 @@ class JointDistribution(Distribution):
         parts = [f.get_entropy(x_dict, sum_features, feature_dims) for f in self._factors]
         return torch.stack(torch.broadcast_tensors(*parts)).sum(0)
 
-    def _last(self, x_dict: XDict | None) -> tuple[Distribution, XDict]:
-        """The factor generated last, and ancestral samples of its inputs."""
+    def _moments(
+        self, x_dict: XDict | None, n_samples: int, variance: bool
+    ) -> torch.Tensor:
+        """Mean (or variance) of the variable generated last, exact or by total expectation."""
         x_dict = check_x_dict(x_dict, self)
         last = self._order[-1]
-        needed = [c for c in last._cond_var if c not in x_dict]
-        if needed:
-            x_dict = self.sample(x_dict)
-        return last, x_dict
+        if all(c in x_dict for c in last._cond_var):  # every parent given: the exact moments
+            return last.sample_variance(x_dict) if variance else last.sample_mean(x_dict)
+        if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
+            raise InputTypeError(
+                f"{self.prob_text}: n_samples must be a positive int, got {n_samples!r}"
+            )
+        # n ancestral draws of the parents (a sample dim in front), then
+        # E[x] = E[E[x|pa]] and Var[x] = E[Var[x|pa]] + Var[E[x|pa]]
+        draws = self.sample(x_dict, sample_shape=(n_samples,))
+        with memo.extra_sample_dims(1):
+            mean = last.sample_mean(draws)
+            if not variance:
+                return mean.mean(0)
+            return last.sample_variance(draws).mean(0) + mean.var(0, unbiased=False)
 
-    def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
+    def sample_mean(self, x_dict: XDict | None = None, *, n_samples: int = 1000) -> torch.Tensor:
         """Mean of the variable generated last (e.g. ``x`` of ``p(x|z)p(z)``).
 
-        Variables it depends on are taken from ``x_dict`` or sampled.
-        """
-        last, x_dict = self._last(x_dict)
-        return last.sample_mean(x_dict)
+        Exact (the last factor's conditional mean) when ``x_dict`` gives every
+        variable that factor conditions on. Otherwise a Monte-Carlo *estimate*
+        over ``n_samples`` ancestral draws of those variables, by the law of
+        total expectation :math:`\\mathbb{E}[x] = \\mathbb{E}[\\mathbb{E}[x \\mid \\mathrm{pa}(x)]]`.
 
-    def sample_variance(self, x_dict: XDict | None = None) -> torch.Tensor:
-        """Variance of the variable generated last, given the others (see :meth:`sample_mean`)."""
-        last, x_dict = self._last(x_dict)
-        return last.sample_variance(x_dict)
+        Args:
+            x_dict: values of any of the joint's variables.
+            n_samples: ancestral draws for the estimate (keyword only).
+        """
+        return self._moments(x_dict, n_samples, variance=False)
+
+    def sample_variance(self, x_dict: XDict | None = None, *, n_samples: int = 1000) -> torch.Tensor:
+        """Variance of the variable generated last (see :meth:`sample_mean`).
+
+        Exact when ``x_dict`` gives every parent of that variable; otherwise a
+        Monte-Carlo estimate by the law of total variance,
+        :math:`\\mathrm{Var}[x] = \\mathbb{E}[\\mathrm{Var}[x \\mid \\mathrm{pa}]]
+        + \\mathrm{Var}[\\mathbb{E}[x \\mid \\mathrm{pa}]]`, over ``n_samples`` draws.
+        """
+        return self._moments(x_dict, n_samples, variance=True)
 
     def replace_var(self, **names: str) -> Distribution:
         unknown = sorted(set(names) - set(self._var) - set(self.input_var))
@@ -247,9 +272,13 @@ class MarginalizedDistribution(JointDistribution):
                 )
         if set(hidden) == set(joint.var):
             raise GraphError(f"{joint.prob_text}: cannot marginalise out every variable")
+        joint_text = joint.prob_factorized_text
+        if isinstance(joint, MarginalizedDistribution):  # marginalising again: the hidden add up
+            hidden = joint._hidden + hidden
+            joint_text = joint._joint_text
         super().__init__(joint.factors(), name=joint.name)
-        self._joint_text = joint.prob_factorized_text
-        self._hidden = hidden
+        self._joint_text: str = joint_text
+        self._hidden: tuple[str, ...] = hidden
         self._var = tuple(v for v in self._var if v not in hidden)
 
     @property

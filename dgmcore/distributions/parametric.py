@@ -101,9 +101,10 @@ class ParametricDistribution(Distribution):
                 self.register_parameter(pname, value)
                 self._const_names.append(pname)
             elif isinstance(value, (torch.Tensor, numbers.Number)):
+                # a copy: load_state_dict and .to() must never write into the caller's tensor
                 t = torch.as_tensor(value, dtype=torch.get_default_dtype()) if not isinstance(
                     value, torch.Tensor
-                ) else value
+                ) else value.detach().clone()
                 self.register_buffer(pname, t)
                 self._const_names.append(pname)
             else:
@@ -116,6 +117,7 @@ class ParametricDistribution(Distribution):
         self._has_forward = type(self).forward is not ParametricDistribution.forward
         self._has_inputs = bool(self._cond_var)
         self._n_feat: int | None = None  # feature dims of log_prob's output, once known
+        self._inferred = False  # whether features_shape was inferred (for error messages)
         if self._const_names and not self._has_forward and not self._cond_params:
             self._init_constant_shape()
         elif self._const_names:
@@ -243,6 +245,7 @@ class ParametricDistribution(Distribution):
         try:
             dist = self.make_dist(params, validate_args=self.validate_args)
         except (ValueError, RuntimeError, TypeError) as err:
+            self._check_tensors(x_dict, self._cond_var)
             given = {k: tuple(v.shape) if isinstance(v, torch.Tensor) else v for k, v in params.items()}
             inputs_shapes = shapes_of({v: x_dict.get(v) for v in self._cond_var})
             cls = _error_class(err)
@@ -251,6 +254,20 @@ class ParametricDistribution(Distribution):
                 f"{given} (inputs: {inputs_shapes}): {err}"
             ) from err
         return params, dist
+
+    def _check_tensors(self, x_dict: XDict, names: Sequence[str]) -> None:
+        """Raise :class:`InputTypeError` for a value in ``x_dict`` that is not a tensor (failure path)."""
+        bad = {
+            v: type(x_dict[v]).__name__
+            for v in names
+            if v in x_dict and not isinstance(x_dict[v], (torch.Tensor, numbers.Number))
+        }
+        if bad:
+            v, kind = next(iter(bad.items()))
+            raise InputTypeError(
+                f"{self.prob_text}: the value of {v!r} must be a torch.Tensor, got {kind}"
+                + (" (convert it with torch.as_tensor)" if kind == "ndarray" else "")
+            )
 
     def _entry(self, x_dict: XDict) -> tuple[dict[str, Any], torch.distributions.Distribution]:
         store = memo._state.store
@@ -261,10 +278,11 @@ class ParametricDistribution(Distribution):
         except KeyError as err:
             raise self._missing(err, x_dict) from None
         try:
+            # grad mode is part of the key: a result built under no_grad has no graph to reuse
             if torch.compiler.is_compiling():  # a store local to the traced graph (CompiledLoss)
-                key = (self, *vals)  # tensors hash by identity; ids and versions would guard the graph
+                key = (self, torch.is_grad_enabled(), *vals)  # tensors hash by identity
             else:
-                key = (self, *[(id(t), t._version) for t in vals])
+                key = (self, torch.is_grad_enabled(), *[(id(t), t._version) for t in vals])
         except AttributeError:
             raise InputTypeError(
                 f"{self.prob_text}: conditioning variables must be tensors, got "
@@ -291,6 +309,11 @@ class ParametricDistribution(Distribution):
 
         Declared by ``features_shape``, else inferred once from the first
         parameters seen (all dims after the sample and batch dims).
+
+        Raises:
+            ShapeError: the parameters of a conditioned distribution have no
+                batch dim in front of the features (the features were read
+                wrongly on first use, or the parameters lost the batch).
         """
         n = self._n_feat
         if n is None:
@@ -303,8 +326,45 @@ class ParametricDistribution(Distribution):
                 self._features_shape = (dist.batch_shape + dist.event_shape)[
                     len(dist.batch_shape) - n :
                 ]
+                self._inferred = True
             self._n_feat = n
+        # O(1): a batch summed away as features would be a silent wrong answer. (Sample dims
+        # may be absent: parameters built from inputs without them score sampled values.)
+        if self._has_inputs and len(dist.batch_shape) <= n:
+            raise self._lead_error(dist, n)
         return n
+
+    def _lead_error(self, dist: torch.distributions.Distribution, n: int) -> ShapeError:
+        fs = tuple(self._features_shape)
+        how = (
+            f"its features_shape was inferred as {fs} on first use (from inputs that carried "
+            f"sample dimensions outside a loss?); declare features_shape=... at construction"
+            if self._inferred
+            else f"its features_shape is {fs}; the parameters must keep the inputs' sample and "
+            "batch dimensions"
+        )
+        return ShapeError(
+            f"{self.prob_text} ({type(self).__name__}): parameters of batch shape "
+            f"{tuple(dist.batch_shape)} leave no batch dimension in front of the {n} feature "
+            f"dimension(s): {how}"
+        )
+
+    def _check_value_batch(
+        self, dist: torch.distributions.Distribution, value: torch.Tensor, n_feat: int
+    ) -> None:
+        """Raise :class:`ShapeError` for a value lacking the batch dim (failure path of get_log_prob)."""
+        need = n_feat + 1  # the labels of a one-hot family lack only the event dims
+        if not self.accepts_value(value):
+            need += len(dist.event_shape)
+        batch = dist.batch_shape[len(dist.batch_shape) - n_feat - 1]  # feature_ndim keeps it
+        if value.dim() >= need or batch == 1:  # a missing batch of 1 broadcasts harmlessly
+            return
+        raise ShapeError(
+            f"{self.prob_text}: {self._var[0]!r} of shape {tuple(value.shape)} has no batch "
+            f"dimension: given its inputs, the parameters have shape "
+            f"{tuple(dist.batch_shape + dist.event_shape)} (batch size {batch}, then features "
+            f"{tuple(self._features_shape)}); pass a value with the batch dimension first"
+        )
 
     def _reduce(
         self, values: torch.Tensor, n_feat: int, sum_features: bool, feature_dims: Sequence[int] | None
@@ -332,18 +392,32 @@ class ParametricDistribution(Distribution):
     ) -> XDict:
         x_dict = check_x_dict(x_dict, self)
         dist = self._entry(x_dict)[1]
-        shape = torch.Size(sample_shape)
+        shape = self._sample_shape(sample_shape)
+        if batch_n is not None:
+            self._check_batch_n(batch_n)
         if not self._has_inputs:
             shape = shape + (1 if batch_n is None else batch_n,)
-        if reparam:
-            if not dist.has_rsample:
-                raise DGMError(
-                    f"{self.prob_text} ({type(self).__name__}) cannot draw reparameterised "
-                    "samples; pass reparam=False"
+        elif batch_n is not None:
+            # a conditional distribution draws one sample per input: batch_n may only agree
+            bs, pos = dist.batch_shape, memo._state.sample_ndim
+            if len(bs) > pos and bs[pos] != batch_n:
+                raise ShapeError(
+                    f"{self.prob_text}: batch_n={batch_n} disagrees with the batch size "
+                    f"{bs[pos]} of its inputs {shapes_of(self._inputs(x_dict))}; a conditional "
+                    "distribution draws one sample per input (drop batch_n)"
                 )
-            value = dist.rsample(shape)
-        else:
-            value = dist.sample(shape)
+        if reparam and not dist.has_rsample:
+            raise DGMError(
+                f"{self.prob_text} ({type(self).__name__}) cannot draw reparameterised "
+                "samples; pass reparam=False"
+            )
+        try:
+            value = dist.rsample(shape) if reparam else dist.sample(shape)
+        except (ValueError, RuntimeError) as err:
+            raise _error_class(err)(
+                f"{self.prob_text} ({type(self).__name__}) could not draw samples of shape "
+                f"{tuple(shape)} from parameters of batch shape {tuple(dist.batch_shape)}: {err}"
+            ) from err
         self.feature_ndim(dist)
         if return_all:
             out = dict(x_dict)
@@ -363,15 +437,28 @@ class ParametricDistribution(Distribution):
             value = x_dict[self._var[0]]
         except KeyError as err:
             raise self._missing(err, x_dict) from None
+        try:
+            ndim = value.dim()
+        except AttributeError:
+            raise InputTypeError(
+                f"{self.prob_text}: the value of {self._var[0]!r} must be a torch.Tensor, got "
+                f"{type(value).__name__}"
+            ) from None
         n_feat = self.feature_ndim(dist)
         fs = self._features_shape
-        if fs and value.shape[value.dim() - len(fs) :] != fs and not self.accepts_value(value):
+        if fs and value.shape[ndim - len(fs) :] != fs and not self.accepts_value(value):
             raise ShapeError(
                 f"{self.prob_text}: {self._var[0]!r} should end in features_shape {tuple(fs)}, "
                 f"got a tensor of shape {tuple(value.shape)}"
             )
+        # O(1): a value without its batch dim would broadcast against the parameters silently.
+        # (Sample dims may be absent: an observation scored under sampled latents.)
+        if self._has_inputs and ndim <= n_feat + len(dist.event_shape):
+            self._check_value_batch(dist, value, n_feat)
         try:
             lp = self.log_prob_value(dist, value)
+        except DGMError:
+            raise
         except (ValueError, RuntimeError) as err:
             raise ShapeError(
                 f"{self.prob_text}: cannot score {self._var[0]!r} of shape {tuple(value.shape)} "

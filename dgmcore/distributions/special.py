@@ -41,16 +41,24 @@ class Deterministic(Distribution):
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
     def get_params(self, x_dict: XDict | None = None) -> dict[str, torch.Tensor]:
-        """The computed variables (memoized like any distribution's parameters)."""
+        """The computed variables (memoized like any distribution's parameters).
+
+        Returns a new dict each call: changing it leaves the memo intact.
+        """
         x_dict = check_x_dict(x_dict, self)
         inputs = self._inputs(x_dict)
         store = memo._state.store
         key = None
         if store is not None and self.memo and inputs:
-            key = (self, *[(id(t), getattr(t, "_version", 0)) for t in inputs.values()])
+            # grad mode is part of the key: a value computed under no_grad has no graph
+            key = (
+                self,
+                torch.is_grad_enabled(),
+                *[(id(t), getattr(t, "_version", 0)) for t in inputs.values()],
+            )
             entry = store.get(key)
             if entry is not None:
-                return entry[0]
+                return dict(entry[0])
         out = run_forward(self, inputs)
         missing = [v for v in self._var if v not in out]
         if missing:
@@ -59,6 +67,7 @@ class Deterministic(Distribution):
             )
         if key is not None:
             store[key] = (out, list(inputs.values()))  # type: ignore[index]
+            return dict(out)
         return out
 
     def sample(
@@ -71,8 +80,8 @@ class Deterministic(Distribution):
     ) -> XDict:
         x_dict = check_x_dict(x_dict, self)
         out = self.get_params(x_dict)
-        if sample_shape:  # the value is the same for every sample: expand, no copy
-            shape = tuple(sample_shape)
+        shape = self._sample_shape(sample_shape)
+        if shape:  # the value is the same for every sample: expand, no copy
             new = {v: out[v].expand(*shape, *out[v].shape) for v in self._var}
         else:
             new = {v: out[v] for v in self._var}
@@ -129,8 +138,8 @@ class EmpiricalDistribution(Distribution):
             new = {v: x_dict[v] for v in self._var}
         except KeyError as err:
             raise self._missing(err, x_dict) from None
-        if sample_shape:  # the data, once per sample: expand, no copy
-            shape = tuple(sample_shape)
+        shape = self._sample_shape(sample_shape)
+        if shape:  # the data, once per sample: expand, no copy
             new = {v: t.expand(*shape, *t.shape) for v, t in new.items()}
         if return_all:
             out = dict(x_dict)

@@ -125,6 +125,8 @@ def check_distribution(
     if len(dist.var) != 1:
         raise InputTypeError(f"check_distribution checks distributions of one variable, got var={dist.var}")
     inputs = dict(inputs or {})
+    # batch_n must agree with the inputs' batch when they fix one (else sample raises ShapeError)
+    batch_n = next((t.shape[0] for t in inputs.values() if isinstance(t, torch.Tensor) and t.dim()), batch_n)
     snapshot = {k: (v.clone(), v._version) for k, v in inputs.items() if isinstance(v, torch.Tensor)}
     with seeded(seed):
         sample = check_shapes(report, dist, inputs, batch_n) if "shapes" not in skipped else None

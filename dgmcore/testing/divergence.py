@@ -112,7 +112,7 @@ def check_kl_pair(
         report.ok("kl_shape")
         report.require(bool((kl >= -atol).all()), "kl_nonnegative", f"negative KL {kl}")
         report.ok("kl_nonnegative")
-        draws = p.sample(inputs, batch_n=batch_n, sample_shape=(n_samples,))
+        draws = p.sample(inputs, batch_n=batch, sample_shape=(n_samples,))  # batch_n agrees with inputs
         log_ratio = p.get_log_prob(draws) - q.get_log_prob(draws)
         check_estimate(
             report, "kl_mc", log_ratio, kl, sigmas, atol, rtol, "E_p[log p - log q] vs analytic KL"
@@ -186,7 +186,7 @@ def check_entropy(
             "entropy_loss", Entropy(dist).eval(inputs), h, atol, rtol, "Entropy(p).eval vs get_entropy"
         )
         report.ok("entropy_loss")
-        draws = dist.sample(inputs, batch_n=batch_n, sample_shape=(n_samples,))
+        draws = dist.sample(inputs, batch_n=batch, sample_shape=(n_samples,))  # agrees with inputs
         check_estimate(
             report,
             "entropy_mc",

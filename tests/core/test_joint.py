@@ -388,3 +388,43 @@ def test_products_with_non_distributions_fail() -> None:
         p * 2  # noqa: B018
     with pytest.raises(GraphError, match="int"):
         JointDistribution([p, 3])  # type: ignore[list-item]
+
+
+# --- regressions ---------------------------------------------------------------------------------
+
+
+def test_marginalising_twice_hides_both_variables() -> None:
+    prior = Normal(var=["z"], loc=0.0, scale=1.0, features_shape=[D])
+    px = Normal(var=["x"], cond_var=["z"], loc="z", scale=1.0)
+    py = Normal(var=["y"], cond_var=["z"], loc="z", scale=1.0)
+    m = (px * py * prior).marginalize_var("z").marginalize_var("y")
+    assert m.var == ["x"]
+    assert sorted(m.sample(batch_n=2)) == ["x"]
+    assert m.prob_factorized_text == "\\int p(x|z)p(y|z)p(z) dz,y"
+    with pytest.raises(GraphError, match="can marginalise only"):
+        m.marginalize_var("z")
+
+
+def _gaussian_chain() -> Distribution:
+    # x | z ~ N(z, 1), z ~ N(0, 1): E[x] = 0, Var[x] = 2
+    prior = Normal(var=["z"], loc=0.0, scale=1.0, features_shape=[1])
+    return Normal(var=["x"], cond_var=["z"], loc="z", scale=1.0) * prior
+
+
+def test_joint_moments_follow_the_laws_of_total_expectation_and_variance() -> None:
+    joint = _gaussian_chain()
+    torch.manual_seed(0)
+    n = 20000
+    mean = joint.sample_mean(n_samples=n)
+    var = joint.sample_variance(n_samples=n)
+    assert abs(mean.item()) < 5 * (2 / n) ** 0.5
+    assert abs(var.item() - 2.0) < 5 * (8 / n) ** 0.5
+    with pytest.raises(InputTypeError, match="n_samples"):
+        joint.sample_mean(n_samples=0)
+
+
+def test_joint_moments_are_exact_given_every_parent() -> None:
+    joint = _gaussian_chain()
+    z = torch.randn(3, 1)
+    torch.testing.assert_close(joint.sample_mean({"z": z}), z)
+    torch.testing.assert_close(joint.sample_variance({"z": z}), torch.ones(3, 1))

@@ -235,3 +235,30 @@ def test_no_memory_growth_over_1000_evaluations() -> None:
         torch.set_num_threads(threads)
     assert after <= before
     assert q.calls == 1020 and memo._state.store is None
+
+
+def test_a_result_computed_under_no_grad_is_not_reused_with_grad_on() -> None:
+    q = Encoder()
+    x = torch.randn(3, 4)
+    with memo.scope():
+        with torch.no_grad():
+            q.get_params({"x": x})
+        loc = q.get_params({"x": x})["loc"]
+    assert loc.requires_grad
+
+
+def test_a_deterministic_result_under_no_grad_is_not_reused_with_grad_on() -> None:
+    f = Doubler()
+    z = torch.randn(3, 2, requires_grad=True)
+    with memo.scope():
+        with torch.no_grad():
+            f.get_params({"z": z})
+        assert f.get_params({"z": z})["h"].requires_grad
+
+
+def test_deterministic_get_params_returns_a_copy_of_the_memo() -> None:
+    f = Doubler()
+    z = torch.randn(3, 2)
+    with memo.scope():
+        f.get_params({"z": z})["h"] = torch.zeros(1)  # a caller changing what it was given
+        torch.testing.assert_close(f.get_params({"z": z})["h"], 2 * z)

@@ -24,8 +24,11 @@ class Bernoulli(ParametricDistribution):
     :math:`x \\log p + (1 - x) \\log(1 - p)` (the negative binary cross-entropy),
     so grey-level images can be used as they are, as Pixyz users do. This is a
     reconstruction score, not a normalised density over :math:`[0, 1]`. Scoring
-    works whether or not ``validate_args`` is set; with ``validate_args=True`` a
-    value outside :math:`[0, 1]` is an error. Samples are always 0 or 1.
+    works whether or not ``validate_args`` is set. Targets are not checked on
+    the hot path: with the default ``validate_args=False`` a value outside
+    :math:`[0, 1]` gives a meaningless score and no error; with
+    ``validate_args=True`` it raises :class:`~dgmcore.errors.ShapeError` naming
+    the variable. Samples are always 0 or 1.
 
     Example:
         >>> import torch
@@ -48,8 +51,12 @@ class Bernoulli(ParametricDistribution):
         logits = dist.logits
         if not value.is_floating_point():
             value = value.to(logits.dtype)
+        # checked only when asked: a pass over the data on every call would cost time
         if self.validate_args and not bool(((value >= 0) & (value <= 1)).all()):
-            raise ShapeError(f"{self.prob_text}: Bernoulli values must lie in [0, 1]")
+            raise ShapeError(
+                f"{self.prob_text}: values of {self._var[0]!r} must lie in [0, 1] (validate_args=True), "
+                f"got values from {value.min().item():g} to {value.max().item():g}"
+            )
         logits, value = torch.broadcast_tensors(logits, value)
         return -F.binary_cross_entropy_with_logits(logits, value, reduction="none")
 

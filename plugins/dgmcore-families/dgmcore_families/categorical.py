@@ -52,9 +52,12 @@ class Categorical(ParametricDistribution):
 
     Scoring accepts integer labels (shape ``batch + features_shape``) and
     floating-point one-hot vectors (shape ``batch + features_shape + (K,)``)
-    alike: both give :math:`\\log p_y`. The dtype decides: a float tensor is
-    one-hot, an integer tensor holds labels (``F.one_hot`` returns integers:
-    call ``.float()`` on it to score it as one-hot, or pass the labels).
+    alike: both give :math:`\\log p_y`. An integer tensor holds labels; a float
+    tensor is read as one-hot only when its shape is ``batch + features_shape +
+    (K,)`` (``F.one_hot`` returns integers: call ``.float()`` on it to score it
+    as one-hot, or pass the labels). Float values shaped like labels (without
+    the trailing K) raise :class:`~dgmcore.errors.ShapeError`: pass them as
+    ``.long()``.
 
     Coming from Pixyz: Pixyz's ``Categorical`` samples one-hot vectors; that is
     :class:`OneHotCategorical` here.
@@ -88,8 +91,24 @@ class Categorical(ParametricDistribution):
         self, dist: torch.distributions.Categorical, value: torch.Tensor
     ) -> torch.Tensor:
         if value.is_floating_point():
+            # one-hot only as batch + features + (K,): O(1); float labels lack the K dim
+            if value.dim() < len(self.features_shape) + 2 or value.shape[-1] != dist.logits.shape[-1]:
+                raise self._not_one_hot(dist, value)
             return _one_hot_log_prob(self, dist.logits, value)
         return _label_log_prob(dist.logits, value)
+
+    def _not_one_hot(self, dist: torch.distributions.Categorical, value: torch.Tensor) -> ShapeError:
+        k, fs, v = dist.logits.shape[-1], tuple(self.features_shape), self.var[0]
+        looks_like_labels = value.dim() >= len(fs) and tuple(value.shape[value.dim() - len(fs) :]) == fs
+        hint = (
+            f"it looks like class labels stored as floats: pass x_dict[{v!r}].long()"
+            if looks_like_labels
+            else "pass class labels as an integer tensor"
+        )
+        return ShapeError(
+            f"{self.prob_text}: a floating-point {v!r} is read as one-hot vectors over {k} "
+            f"categories, of shape batch + {fs} + ({k},); got shape {tuple(value.shape)}: {hint}"
+        )
 
 
 class OneHotCategorical(ParametricDistribution):

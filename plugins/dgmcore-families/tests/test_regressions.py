@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import dgmcore_families as fam
+import pytest
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from dgmcore.errors import ShapeError
 from dgmcore.losses import KullbackLeibler
 from dgmcore.testing import check_distribution
 
@@ -141,3 +143,34 @@ def test_elementwise_product_of_normal_is_usable_in_a_vae_objective():
     loc = sum(p * e["loc"][0] for p, e in zip(prec[1:], one, strict=True)) / sum(prec)
     torch.testing.assert_close(params["loc"][0], loc)
     assert q.sample({"a": a}, sample_shape=(4,), reparam=True)["z"].shape == (4, 3, 2)
+
+
+def test_categorical_float_labels_are_not_read_as_one_hot():
+    """A float tensor shaped like labels (no trailing K) was scored as one one-hot vector."""
+    p = fam.Categorical(probs=torch.ones(3) / 3, var=["y"])
+    with pytest.raises(ShapeError, match=r"looks like class labels.*\.long\(\)"):
+        p.get_log_prob({"y": torch.tensor([0.0, 2.0, 1.0])})
+    q = fam.Categorical(probs="pi", var=["y"], cond_var=["pi"])
+    pi = F.softmax(torch.randn(3, 3), -1)
+    with pytest.raises(ShapeError, match=r"\.long\(\)"):
+        q.get_log_prob({"pi": pi, "y": torch.tensor([0.0, 2.0, 1.0])})
+    labels = torch.tensor([0, 2, 1])
+    expected = D.Categorical(pi).log_prob(labels)
+    torch.testing.assert_close(q.get_log_prob({"pi": pi, "y": labels}), expected)
+    torch.testing.assert_close(q.get_log_prob({"pi": pi, "y": F.one_hot(labels, 3).float()}), expected)
+
+
+@pytest.mark.parametrize("conditioned", [False, True])
+def test_bernoulli_validate_args_rejects_targets_outside_the_unit_interval(conditioned):
+    """Unchecked by default (hot path); with validate_args=True an error naming the variable."""
+    x = torch.tensor([[0.5, 2.0]])
+    if conditioned:
+        p = fam.Bernoulli(probs="mu", var=["x"], cond_var=["mu"], validate_args=True)
+        given = {"mu": torch.full((1, 2), 0.5), "x": x}
+    else:
+        p = fam.Bernoulli(probs=0.5, var=["x"], features_shape=[2], validate_args=True)
+        given = {"x": x}
+    with pytest.raises(ShapeError, match=r"values of 'x' must lie in \[0, 1\]"):
+        p.get_log_prob(given)
+    p.validate_args = False
+    assert torch.isfinite(p.get_log_prob(given)).all()  # not checked: a meaningless score
