@@ -8,7 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from dgmcore.errors import InputTypeError, NonFiniteLossError, ShapeError
+import dgmcore
+from dgmcore.errors import DGMError, InputTypeError, NonFiniteLossError, ShapeError
 from dgmcore.losses import KullbackLeibler, Parameter
 from dgmcore.models import Model
 from tests.losses.conftest import Decoder, Encoder, Normal, make_vae, plain_vae
@@ -197,6 +198,49 @@ def test_nonfinite_gradient_with_norm_clipping_changes_nothing():
     skip = Model(-d.log_prob().mean(), d, clip_grad_norm=1.0, on_nonfinite="skip", optimizer=torch.optim.SGD)
     assert torch.isfinite(skip.train(x))  # the loss is returned; the step is skipped
     assert d.s.item() == 0.0
+
+
+@pytest.mark.parametrize("optimizer", [torch.optim.SGD, torch.optim.Adam])
+def test_nonfinite_gradient_without_clipping_changes_nothing(optimizer):
+    d = SqrtLoc()
+    model = Model(-d.log_prob().mean(), d, optimizer=optimizer, check_grads=True)
+    x = {"x": torch.zeros(2, 1)}
+    with pytest.raises(NonFiniteLossError, match="gradient norm"):
+        model.train(x)
+    assert d.s.item() == 0.0 and d.s.grad is None and not model.optimizer.state
+    unchecked = Model(-d.log_prob().mean(), d, optimizer=optimizer)  # check_grads=False, the default
+    unchecked.train(x)  # what check_grads prevents: the step writes NaN into the parameter
+    assert torch.isnan(d.s).all()
+
+
+def test_a_nonfinite_loss_names_the_invalid_parameter():
+    d = Normal(loc=0.0, scale=nn.Parameter(torch.ones(2)), var=["x"], name="p_{data}")
+    model = Model(-d.log_prob().mean(), d, optimizer=torch.optim.SGD)
+    with torch.no_grad():
+        d.scale.fill_(-1.0)  # as a step without a constraint could leave it
+    with pytest.raises(NonFiniteLossError, match=r"p_\{data\}\(x\).*scale.*GreaterThan") as info:
+        model.train({"x": torch.zeros(3, 2)})
+    assert "not finite" in str(info.value)
+    assert d.validate_args is False  # restored after the diagnosis
+    assert torch.equal(d.scale, torch.full((2,), -1.0))
+
+
+def test_train_inside_an_open_memo_scope_is_an_error():
+    v = make_vae()
+    model = Model(vae_loss(v), [v.q, v.p])
+    params = params_of(v.q, v.p)
+    with dgmcore.memo.scope(), pytest.raises(DGMError, match=r"memo\.scope\(\).*outside"):
+        model.train({"x": v.x})
+    assert_all_close(params_of(v.q, v.p), params, rtol=0, atol=0)
+    model.train({"x": v.x})  # outside the scope: a step
+
+
+def test_train_rejects_return_dict():
+    v = make_vae()
+    model = Model(vae_loss(v), [v.q, v.p])
+    with pytest.raises(InputTypeError, match="return_dict"):
+        model.train({"x": v.x}, return_dict=True)
+    assert model.train({"x": v.x}, return_dict=False).shape == ()
 
 
 def _assert_same_optimizer_state(a, b):
