@@ -11,18 +11,12 @@ from torch import nn
 
 from dgmcore import memo
 from dgmcore.distributions.base import Distribution, XDict, check_x_dict
+from dgmcore.distributions.constants import check_constants, expand_constants
+from dgmcore.distributions.diagnose import check_tensors, check_value_batch, error_class, lead_error
 from dgmcore.distributions.forward import run_forward, shapes_of
 from dgmcore.errors import DGMError, InputTypeError, NoDensityError, ParameterError, ShapeError
 
 __all__ = ["ParametricDistribution"]
-
-
-def _error_class(err: Exception) -> type[DGMError]:
-    """ShapeError for torch's broadcasting failures, ParameterError for the rest."""
-    msg = str(err)  # torch's constraint messages mention shapes too: test for them first
-    if "constraint" not in msg and ("size" in msg or "shape" in msg):
-        return ShapeError
-    return ParameterError
 
 
 class ParametricDistribution(Distribution):
@@ -119,81 +113,9 @@ class ParametricDistribution(Distribution):
         self._n_feat: int | None = None  # feature dims of log_prob's output, once known
         self._inferred = False  # whether features_shape was inferred (for error messages)
         if self._const_names and not self._has_forward and not self._cond_params:
-            self._init_constant_shape()
+            expand_constants(self)
         elif self._const_names:
-            self._check_constants()
-
-    # -- construction helpers ----------------------------------------------------
-    def _init_constant_shape(self) -> None:
-        """Expand constants to ``features_shape`` and validate them once."""
-        consts = {n: getattr(self, n) for n in self._const_names}
-        try:
-            td = self.make_dist(consts, validate_args=True)
-        except (ValueError, RuntimeError) as err:
-            shapes = {n: tuple(v.shape) for n, v in consts.items()}
-            cls = _error_class(err)
-            raise cls(f"{self.prob_text} ({type(self).__name__}) parameters {shapes}: {err}") from err
-        shape = td.batch_shape + td.event_shape
-        fs = self._features_shape
-        if fs and shape != fs:
-            try:
-                torch.broadcast_shapes(shape, fs)
-            except RuntimeError:
-                raise ShapeError(
-                    f"{self.prob_text}: parameters of shape {tuple(shape)} do not broadcast to "
-                    f"features_shape {tuple(fs)}"
-                ) from None
-            # Each constant keeps its own event dims (probs of a Categorical: the
-            # categories; scale_tril: a matrix) behind the batch part of features_shape;
-            # one the family does not declare in arg_constraints (a temperature) is kept.
-            batch = fs[: len(fs) - len(td.event_shape)]
-            try:
-                constraints = td.arg_constraints
-            except NotImplementedError:
-                constraints = None
-            for n in self._const_names:
-                value = getattr(self, n)
-                if isinstance(value, nn.Parameter) or (constraints is not None and n not in constraints):
-                    continue
-                if constraints is not None:
-                    event = min(getattr(constraints[n], "event_dim", 0), value.dim())
-                    target = batch + value.shape[value.dim() - event :]
-                else:
-                    target = fs
-                try:
-                    value = value.expand(target)
-                except RuntimeError:
-                    raise ShapeError(
-                        f"{self.prob_text}: parameter {n} of shape {tuple(value.shape)} does "
-                        f"not broadcast to features_shape {tuple(fs)}"
-                    ) from None
-                self.register_buffer(n, value.clone())
-        elif not fs:
-            self._features_shape = shape
-
-    def _check_constants(self) -> None:
-        """Validate each constant against its ``arg_constraints`` entry, once.
-
-        Used when the other parameters come from inputs, so the family cannot be
-        built yet: a negative constant scale is still caught at construction.
-        """
-        constraints = self.family.arg_constraints
-        if not isinstance(constraints, dict):  # a property on some families: skip
-            return
-        for n in self._const_names:
-            c = constraints.get(n)
-            if c is None or torch.distributions.constraints.is_dependent(c):
-                continue
-            value = getattr(self, n).detach()
-            try:
-                ok = bool(c.check(value).all())
-            except (RuntimeError, ValueError):
-                ok = True  # a shape the family would reject is reported when it is built
-            if not ok:
-                raise ParameterError(
-                    f"{self.prob_text} ({type(self).__name__}): parameter {n} must satisfy "
-                    f"{c}, got {value}"
-                )
+            check_constants(self)
 
     # -- extension points ------------------------------------------------------------
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -245,29 +167,15 @@ class ParametricDistribution(Distribution):
         try:
             dist = self.make_dist(params, validate_args=self.validate_args)
         except (ValueError, RuntimeError, TypeError) as err:
-            self._check_tensors(x_dict, self._cond_var)
+            check_tensors(self, x_dict, self._cond_var)
             given = {k: tuple(v.shape) if isinstance(v, torch.Tensor) else v for k, v in params.items()}
             inputs_shapes = shapes_of({v: x_dict.get(v) for v in self._cond_var})
-            cls = _error_class(err)
+            cls = error_class(err)
             raise cls(
                 f"{self.prob_text} ({type(self).__name__}) could not be built from parameters "
                 f"{given} (inputs: {inputs_shapes}): {err}"
             ) from err
         return params, dist
-
-    def _check_tensors(self, x_dict: XDict, names: Sequence[str]) -> None:
-        """Raise :class:`InputTypeError` for a value in ``x_dict`` that is not a tensor (failure path)."""
-        bad = {
-            v: type(x_dict[v]).__name__
-            for v in names
-            if v in x_dict and not isinstance(x_dict[v], (torch.Tensor, numbers.Number))
-        }
-        if bad:
-            v, kind = next(iter(bad.items()))
-            raise InputTypeError(
-                f"{self.prob_text}: the value of {v!r} must be a torch.Tensor, got {kind}"
-                + (" (convert it with torch.as_tensor)" if kind == "ndarray" else "")
-            )
 
     def _entry(self, x_dict: XDict) -> tuple[dict[str, Any], torch.distributions.Distribution]:
         store = memo._state.store
@@ -331,40 +239,8 @@ class ParametricDistribution(Distribution):
         # O(1): a batch summed away as features would be a silent wrong answer. (Sample dims
         # may be absent: parameters built from inputs without them score sampled values.)
         if self._has_inputs and len(dist.batch_shape) <= n:
-            raise self._lead_error(dist, n)
+            raise lead_error(self, dist, n)
         return n
-
-    def _lead_error(self, dist: torch.distributions.Distribution, n: int) -> ShapeError:
-        fs = tuple(self._features_shape)
-        how = (
-            f"its features_shape was inferred as {fs} on first use (from inputs that carried "
-            f"sample dimensions outside a loss?); declare features_shape=... at construction"
-            if self._inferred
-            else f"its features_shape is {fs}; the parameters must keep the inputs' sample and "
-            "batch dimensions"
-        )
-        return ShapeError(
-            f"{self.prob_text} ({type(self).__name__}): parameters of batch shape "
-            f"{tuple(dist.batch_shape)} leave no batch dimension in front of the {n} feature "
-            f"dimension(s): {how}"
-        )
-
-    def _check_value_batch(
-        self, dist: torch.distributions.Distribution, value: torch.Tensor, n_feat: int
-    ) -> None:
-        """Raise :class:`ShapeError` for a value lacking the batch dim (failure path of get_log_prob)."""
-        need = n_feat + 1  # the labels of a one-hot family lack only the event dims
-        if not self.accepts_value(value):
-            need += len(dist.event_shape)
-        batch = dist.batch_shape[len(dist.batch_shape) - n_feat - 1]  # feature_ndim keeps it
-        if value.dim() >= need or batch == 1:  # a missing batch of 1 broadcasts harmlessly
-            return
-        raise ShapeError(
-            f"{self.prob_text}: {self._var[0]!r} of shape {tuple(value.shape)} has no batch "
-            f"dimension: given its inputs, the parameters have shape "
-            f"{tuple(dist.batch_shape + dist.event_shape)} (batch size {batch}, then features "
-            f"{tuple(self._features_shape)}); pass a value with the batch dimension first"
-        )
 
     def _reduce(
         self, values: torch.Tensor, n_feat: int, sum_features: bool, feature_dims: Sequence[int] | None
@@ -414,7 +290,7 @@ class ParametricDistribution(Distribution):
         try:
             value = dist.rsample(shape) if reparam else dist.sample(shape)
         except (ValueError, RuntimeError) as err:
-            raise _error_class(err)(
+            raise error_class(err)(
                 f"{self.prob_text} ({type(self).__name__}) could not draw samples of shape "
                 f"{tuple(shape)} from parameters of batch shape {tuple(dist.batch_shape)}: {err}"
             ) from err
@@ -454,7 +330,7 @@ class ParametricDistribution(Distribution):
         # O(1): a value without its batch dim would broadcast against the parameters silently.
         # (Sample dims may be absent: an observation scored under sampled latents.)
         if self._has_inputs and ndim <= n_feat + len(dist.event_shape):
-            self._check_value_batch(dist, value, n_feat)
+            check_value_batch(self, dist, value, n_feat)
         try:
             lp = self.log_prob_value(dist, value)
         except DGMError:

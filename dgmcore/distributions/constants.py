@@ -1,0 +1,89 @@
+"""Constant parameters of a :class:`ParametricDistribution`, checked once at construction."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import torch
+from torch import nn
+
+from dgmcore.distributions.diagnose import error_class
+from dgmcore.errors import ParameterError, ShapeError
+
+if TYPE_CHECKING:
+    from dgmcore.distributions.parametric import ParametricDistribution
+
+__all__ = ["expand_constants", "check_constants"]
+
+
+def expand_constants(p: ParametricDistribution) -> None:
+    """Expand constants to ``features_shape`` and validate them once."""
+    consts = {n: getattr(p, n) for n in p._const_names}
+    try:
+        td = p.make_dist(consts, validate_args=True)
+    except (ValueError, RuntimeError) as err:
+        shapes = {n: tuple(v.shape) for n, v in consts.items()}
+        cls = error_class(err)
+        raise cls(f"{p.prob_text} ({type(p).__name__}) parameters {shapes}: {err}") from err
+    shape = td.batch_shape + td.event_shape
+    fs = p._features_shape
+    if fs and shape != fs:
+        try:
+            torch.broadcast_shapes(shape, fs)
+        except RuntimeError:
+            raise ShapeError(
+                f"{p.prob_text}: parameters of shape {tuple(shape)} do not broadcast to "
+                f"features_shape {tuple(fs)}"
+            ) from None
+        # Each constant keeps its own event dims (probs of a Categorical: the
+        # categories; scale_tril: a matrix) behind the batch part of features_shape;
+        # one the family does not declare in arg_constraints (a temperature) is kept.
+        batch = fs[: len(fs) - len(td.event_shape)]
+        try:
+            constraints = td.arg_constraints
+        except NotImplementedError:
+            constraints = None
+        for n in p._const_names:
+            value = getattr(p, n)
+            if isinstance(value, nn.Parameter) or (constraints is not None and n not in constraints):
+                continue
+            if constraints is not None:
+                event = min(getattr(constraints[n], "event_dim", 0), value.dim())
+                target = batch + value.shape[value.dim() - event :]
+            else:
+                target = fs
+            try:
+                value = value.expand(target)
+            except RuntimeError:
+                raise ShapeError(
+                    f"{p.prob_text}: parameter {n} of shape {tuple(value.shape)} does "
+                    f"not broadcast to features_shape {tuple(fs)}"
+                ) from None
+            p.register_buffer(n, value.clone())
+    elif not fs:
+        p._features_shape = shape
+
+
+def check_constants(p: ParametricDistribution) -> None:
+    """Validate each constant against its ``arg_constraints`` entry, once.
+
+    Used when the other parameters come from inputs, so the family cannot be
+    built yet: a negative constant scale is still caught at construction.
+    """
+    constraints = p.family.arg_constraints
+    if not isinstance(constraints, dict):  # a property on some families: skip
+        return
+    for n in p._const_names:
+        c = constraints.get(n)
+        if c is None or torch.distributions.constraints.is_dependent(c):
+            continue
+        value = getattr(p, n).detach()
+        try:
+            ok = bool(c.check(value).all())
+        except (RuntimeError, ValueError):
+            ok = True  # a shape the family would reject is reported when it is built
+        if not ok:
+            raise ParameterError(
+                f"{p.prob_text} ({type(p).__name__}): parameter {n} must satisfy "
+                f"{c}, got {value}"
+            )
