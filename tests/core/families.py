@@ -9,7 +9,18 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from dgmcore.distributions import Deterministic, ParametricDistribution
+from dgmcore.distributions import Deterministic
+from tests.families import (
+    Bernoulli,
+    Beta,
+    Categorical,
+    Dirichlet,
+    Gamma,
+    Laplace,
+    MultivariateNormal,
+    Normal,
+    Poisson,
+)
 
 __all__ = [
     "Bernoulli",
@@ -25,51 +36,6 @@ __all__ = [
     "Dirichlet",
     "MultivariateNormal",
 ]
-
-
-class Normal(ParametricDistribution):
-    family = torch.distributions.Normal
-    params = ("loc", "scale")
-
-
-class Laplace(ParametricDistribution):
-    family = torch.distributions.Laplace
-    params = ("loc", "scale")
-
-
-class Bernoulli(ParametricDistribution):
-    family = torch.distributions.Bernoulli
-    params = ("probs", "logits")
-
-
-class Categorical(ParametricDistribution):
-    family = torch.distributions.Categorical
-    params = ("probs", "logits")
-
-
-class Gamma(ParametricDistribution):
-    family = torch.distributions.Gamma
-    params = ("concentration", "rate")
-
-
-class Beta(ParametricDistribution):
-    family = torch.distributions.Beta
-    params = ("concentration1", "concentration0")
-
-
-class Poisson(ParametricDistribution):
-    family = torch.distributions.Poisson
-    params = ("rate",)
-
-
-class Dirichlet(ParametricDistribution):
-    family = torch.distributions.Dirichlet
-    params = ("concentration",)
-
-
-class MultivariateNormal(ParametricDistribution):
-    family = torch.distributions.MultivariateNormal
-    params = ("loc", "covariance_matrix", "scale_tril")
 
 
 class Encoder(Normal):

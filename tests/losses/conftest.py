@@ -1,6 +1,6 @@
 """Test families and small networks for the loss tests.
 
-The families are defined here, over ``torch.distributions``, exactly as a
+The families (tests/families.py) are defined over ``torch.distributions``, exactly as a
 third-party plugin would define them: the core ships none, and these tests must
 not depend on the families plugin. Networks get fixed weights from a seeded
 generator, so every reference computation sees the same numbers.
@@ -15,32 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from dgmcore.distributions import ParametricDistribution
-
-
-class Normal(ParametricDistribution):
-    family = torch.distributions.Normal
-    params = ("loc", "scale")
-
-
-class Bernoulli(ParametricDistribution):
-    family = torch.distributions.Bernoulli
-    params = ("probs", "logits")
-
-
-class Categorical(ParametricDistribution):
-    family = torch.distributions.Categorical
-    params = ("probs", "logits")
-
-
-class Laplace(ParametricDistribution):
-    family = torch.distributions.Laplace
-    params = ("loc", "scale")
-
-
-class Cauchy(ParametricDistribution):
-    family = torch.distributions.Cauchy
-    params = ("loc", "scale")
+from tests.families import Bernoulli, Normal
 
 
 def seeded_linear(n_in: int, n_out: int, seed: int) -> nn.Linear:

@@ -19,7 +19,8 @@ from torch.distributions import Normal as TNormal
 
 from dgmcore.errors import InputTypeError
 from dgmcore.losses import ELBO, IWELBO, log_marginal
-from tests.losses.conftest import Bernoulli, Normal, grads
+from tests.families import Bernoulli, Normal
+from tests.losses.conftest import grads
 
 D, K, S = 4, 2, 0.5
 _gen = torch.Generator().manual_seed(0)

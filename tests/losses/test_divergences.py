@@ -11,7 +11,7 @@ import dgmcore
 from dgmcore import plugins
 from dgmcore.errors import KLNotFoundError, ShapeError
 from dgmcore.losses import CrossEntropy, Entropy, KullbackLeibler
-from tests.losses.conftest import Bernoulli, Categorical, Cauchy, Laplace, Normal
+from tests.families import Bernoulli, Categorical, Cauchy, Laplace, Normal
 
 G = torch.Generator().manual_seed(0)
 

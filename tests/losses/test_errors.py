@@ -7,7 +7,8 @@ import torch
 
 from dgmcore.errors import DGMError, ForwardError, InputTypeError, MissingVariableError, ShapeError
 from dgmcore.losses import ELBO, IWELBO, Expectation, KullbackLeibler, LogProb, Parameter
-from tests.losses.conftest import Normal, make_vae
+from tests.families import Normal
+from tests.losses.conftest import make_vae
 
 V = make_vae()
 VAE_LOSS = (KullbackLeibler(V.q, V.prior) - V.p.log_prob().expectation(V.q)).mean()

@@ -12,7 +12,8 @@ from torch.distributions import Normal as TNormal
 
 from dgmcore.errors import InputTypeError
 from dgmcore.losses import Expectation, Parameter
-from tests.losses.conftest import Bernoulli, Categorical, Normal, grads
+from tests.families import Bernoulli, Categorical, Normal
+from tests.losses.conftest import grads
 
 
 def _encoder_params(q, x):

@@ -10,7 +10,7 @@ from torch.nn import functional as F
 from dgmcore.errors import ForwardError
 from dgmcore.losses import KullbackLeibler
 from dgmcore.models import Model
-from tests.losses.conftest import Bernoulli, Normal
+from tests.families import Bernoulli, Normal
 
 
 class CondEncoder(Normal):

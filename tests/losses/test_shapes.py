@@ -17,7 +17,8 @@ from dgmcore.losses import (
     KullbackLeibler,
     Parameter,
 )
-from tests.losses.conftest import Normal, make_vae
+from tests.families import Normal
+from tests.losses.conftest import make_vae
 
 VAE = make_vae()
 

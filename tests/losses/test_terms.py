@@ -23,7 +23,7 @@ from dgmcore.losses import (
     Prob,
     ValueLoss,
 )
-from tests.losses.conftest import Normal
+from tests.families import Normal
 
 
 def test_log_prob_matches_torch_on_network(vae):

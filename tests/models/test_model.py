@@ -12,7 +12,8 @@ import dgmcore
 from dgmcore.errors import DGMError, InputTypeError, NonFiniteLossError, ShapeError
 from dgmcore.losses import KullbackLeibler, Parameter
 from dgmcore.models import Model
-from tests.losses.conftest import Decoder, Encoder, Normal, make_vae, plain_vae
+from tests.families import Normal
+from tests.losses.conftest import Decoder, Encoder, make_vae, plain_vae
 
 
 def vae_loss(v):

@@ -9,7 +9,7 @@ from torch.nn import functional as F
 
 from dgmcore.losses import KullbackLeibler
 from dgmcore.models import Model
-from tests.losses.conftest import Bernoulli, Normal
+from tests.families import Bernoulli, Normal
 
 Z = 8
 
