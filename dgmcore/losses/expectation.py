@@ -8,27 +8,11 @@ from typing import Any
 import torch
 
 from dgmcore import memo
-from dgmcore.distributions.base import Distribution
-from dgmcore.errors import InputTypeError
+from dgmcore.distributions.base import Distribution, sample_shape_of
 from dgmcore.losses.base import Loss, XDict, as_loss
 from dgmcore.losses.terms import check_distribution
 
-__all__ = ["Expectation", "sample_shape_of"]
-
-
-def sample_shape_of(sample_shape: Iterable[int] | int, owner: str) -> torch.Size:
-    """Validate a ``sample_shape`` argument."""
-    if isinstance(sample_shape, int):
-        sample_shape = (sample_shape,)
-    try:
-        shape = torch.Size(sample_shape)
-    except TypeError:
-        raise InputTypeError(
-            f"{owner}: sample_shape must be a tuple of ints, got {sample_shape!r}"
-        ) from None
-    if any(s < 1 for s in shape):
-        raise InputTypeError(f"{owner}: sample_shape must be positive, got {tuple(shape)}")
-    return shape
+__all__ = ["Expectation"]
 
 
 class Expectation(Loss):
