@@ -110,7 +110,8 @@ def chart(results: Sequence[CaseResult], suite: str, path: Path, clock: str) -> 
     panels = sorted((t, e) for (s, t), e in _summaries(results, clock).items() if s == suite)
     if not panels:
         return False
-    fig, axes = plt.subplots(len(panels), 1, figsize=(12, 4.2 * len(panels)), squeeze=False)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(14, 4.2 * len(panels)), squeeze=False)
+    colors = plt.get_cmap("tab20").colors
     for ax, (threads, entries) in zip(axes[:, 0], panels, strict=True):
         names = list(entries[0][1])
         width = 0.8 / len(names)
@@ -118,12 +119,12 @@ def chart(results: Sequence[CaseResult], suite: str, path: Path, clock: str) -> 
             xs = [k + (i - (len(names) - 1) / 2) * width for k in range(len(entries))]
             ys = [s[name]["ratio"] if name in s else float("nan") for _, s in entries]
             err = [s[name]["ratio_iqr"] / 2 if name in s else 0.0 for _, s in entries]
-            ax.bar(xs, ys, width, yerr=err, label=name, capsize=2)
+            ax.bar(xs, ys, width, yerr=err, label=name, capsize=2, color=colors[i % len(colors)])
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
         ax.set_xticks(range(len(entries)), [r.case.label for r, _ in entries])
-        ax.set_ylabel(f"{clock} time / hand-written (paired median)")
+        ax.set_ylabel(f"{clock} time / hand-written\n(paired median, bars: IQR/2)")
         ax.set_title(f"{suite.upper()} training step, {threads} thread{'s' if threads > 1 else ''}")
-        ax.legend(fontsize=7, ncol=3)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
