@@ -70,7 +70,7 @@ def test_compiled_vae_objective_equals_eager_in_one_graph():
     assert isinstance(compiled, CompiledLoss)
     assert_same_as_eager(loss, compiled, {"x": v.x}, [v.q, v.p], calls=3)
     # traced once, on the second call (the first runs eagerly and fills the lazy caches), in one
-    # graph: no break, as the memo is off inside the graph
+    # graph: no break, as the traced function keeps its own memo store keyed by the input tensors
     assert len(forward_graphs) == 1
     mm = [n for n in forward_graphs[0].graph.nodes if n.target == torch.ops.aten.addmm.default]
     assert len(mm) == 4  # two layers of the encoder, two of the decoder: the encoder runs once
