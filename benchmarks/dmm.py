@@ -192,15 +192,10 @@ class RNN(Deterministic):
 
 
 class Inference(Normal):
-    """q(z|z_prev, h).
-
-    ``features_shape`` is declared: ``z_prev`` carries no sample dimension
-    while the ``z`` it is scored on does, so the features cannot be inferred
-    from the parameters' shape.
-    """
+    """q(z|z_prev, h)."""
 
     def __init__(self, net: Combiner) -> None:
-        super().__init__(var=["z"], cond_var=["z_prev", "h"], name="q", features_shape=[net.loc.out_features])
+        super().__init__(var=["z"], cond_var=["z_prev", "h"], name="q")
         self.net = net
 
     def forward(self, z_prev: torch.Tensor, h: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -212,7 +207,7 @@ class Prior(Normal):
     """p(z|z_prev)."""
 
     def __init__(self, net: Transition) -> None:
-        super().__init__(var=["z"], cond_var=["z_prev"], name="p", features_shape=[net.loc.out_features])
+        super().__init__(var=["z"], cond_var=["z_prev"], name="p")
         self.net = net
 
     def forward(self, z_prev: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -224,7 +219,7 @@ class Generator(Bernoulli):
     """p(x|z)."""
 
     def __init__(self, net: Emitter) -> None:
-        super().__init__(var=["x"], cond_var=["z"], name="p", features_shape=[net.body[-1].out_features])
+        super().__init__(var=["x"], cond_var=["z"], name="p")
         self.net = net
 
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:

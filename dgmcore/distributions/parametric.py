@@ -212,11 +212,15 @@ class ParametricDistribution(Distribution):
         return self._entry(check_x_dict(x_dict, self))[1]
 
     # -- feature dimensions ------------------------------------------------------------
-    def feature_ndim(self, dist: torch.distributions.Distribution) -> int:
+    def feature_ndim(self, dist: torch.distributions.Distribution, value: torch.Tensor | None = None) -> int:
         """Number of trailing batch dims of ``dist`` that are feature dims.
 
         Declared by ``features_shape``, else inferred once from the first
-        parameters seen (all dims after the sample and batch dims).
+        parameters seen: all dims after the sample and batch dims. Inside a
+        loss, a conditioned distribution's parameters carry the loss's sample
+        dims only when its inputs do; when ``value`` (the tensor being scored)
+        has exactly those sample dims more than the parameters, the parameters
+        lack them (``p(z|z_prev)`` with ``z`` drawn and ``z_prev`` observed).
 
         Raises:
             ShapeError: the parameters of a conditioned distribution have no
@@ -229,11 +233,18 @@ class ParametricDistribution(Distribution):
             if fs:
                 n = max(len(fs) - len(dist.event_shape), 0)
             else:
-                lead = 1 + memo.sample_dims() if self._has_inputs else 0
-                n = max(len(dist.batch_shape) - lead, 0)
-                self._features_shape = (dist.batch_shape + dist.event_shape)[
-                    len(dist.batch_shape) - n :
-                ]
+                bs = dist.batch_shape
+                s = memo.sample_dims()
+                lead = 1 + s if self._has_inputs else 0
+                if (
+                    s
+                    and self._has_inputs
+                    and value is not None
+                    and value.dim() - len(dist.event_shape) - len(bs) == s
+                ):
+                    lead = 1  # the parameters lack the sample dims the value carries
+                n = max(len(bs) - lead, 0)
+                self._features_shape = (bs + dist.event_shape)[len(bs) - n :]
                 self._inferred = True
             self._n_feat = n
         # O(1): a batch summed away as features would be a silent wrong answer. (Sample dims
@@ -320,7 +331,7 @@ class ParametricDistribution(Distribution):
                 f"{self.prob_text}: the value of {self._var[0]!r} must be a torch.Tensor, got "
                 f"{type(value).__name__}"
             ) from None
-        n_feat = self.feature_ndim(dist)
+        n_feat = self.feature_ndim(dist, value)
         fs = self._features_shape
         if fs and value.shape[ndim - len(fs) :] != fs and not self.accepts_value(value):
             raise ShapeError(

@@ -226,3 +226,35 @@ def test_one_sample_is_drawn_without_a_sample_dim_and_gives_the_same_value(vae, 
     z = vae.q.get_dist({"x": vae.x}).rsample()  # the same draw, by hand
     torch.testing.assert_close(value, vae.p.log_prob().eval({"x": vae.x, "z": z}))
 
+
+
+class _Transition(Normal):
+    """p(z|z_prev) around a linear layer, features_shape not declared."""
+
+    def __init__(self) -> None:
+        super().__init__(var=["z"], cond_var=["z_prev"], name="p")
+        self.fc = nn.Linear(2, 2)
+
+    def forward(self, z_prev):
+        return {"loc": self.fc(z_prev), "scale": torch.ones_like(z_prev)}
+
+
+@pytest.mark.parametrize("sample_shape", [(3,), (2, 3)])
+def test_features_inferred_when_the_value_has_sample_dims_and_the_inputs_none(vae, sample_shape):
+    # z is drawn (sample dims) while z_prev is observed (none): the parameters of p(z|z_prev)
+    # have no sample dims, so the features are their dims after the batch
+    torch.manual_seed(0)
+    p = _Transition()
+    q = vae.q  # q(z|x) of 2 latent features
+    loss = Expectation(q, p.log_prob(), sample_shape=sample_shape)
+    z_prev = torch.randn(5, 2)
+    torch.manual_seed(4)
+    value = loss.eval({"x": vae.x, "z_prev": z_prev})
+    assert p.features_shape == (2,)
+
+    torch.manual_seed(4)
+    loc, scale = _encoder_params(q, vae.x)
+    z = TNormal(loc, scale).rsample(sample_shape)
+    ref = TNormal(p.fc(z_prev), 1.0).log_prob(z).sum(-1).mean(tuple(range(len(sample_shape))))
+    assert value.shape == (5,)
+    torch.testing.assert_close(value, ref)
