@@ -56,6 +56,9 @@ def sample_shape_of(sample_shape: Iterable[int] | int, owner: str) -> torch.Size
     return shape
 
 
+_NO_SAMPLE_DIMS = torch.Size()
+
+
 def check_x_dict(x_dict: Any, owner: Distribution | Any) -> XDict:
     """Return ``x_dict`` as a dict, or raise a clear error for anything else.
 
@@ -358,6 +361,8 @@ class Distribution(nn.Module):
     # -- helpers for subclasses ------------------------------------------------------
     def _sample_shape(self, sample_shape: Sequence[int] | torch.Size | int) -> torch.Size:
         """``sample_shape`` as a ``torch.Size``; an int ``n`` means ``(n,)``."""
+        if sample_shape == ():
+            return _NO_SAMPLE_DIMS
         try:
             shape = torch.Size(sample_shape)  # type: ignore[arg-type]
         except TypeError:  # an int, or not a shape: diagnosed off the hot path

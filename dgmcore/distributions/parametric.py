@@ -53,6 +53,10 @@ class ParametricDistribution(Distribution):
 
     family: ClassVar[type[torch.distributions.Distribution]]
     params: ClassVar[tuple[str, ...]] = ()
+    #: Set by a family whose :meth:`log_prob_value` returns the *negative* log density
+    #: (a cross-entropy, as torch's fused losses give it): the sign is applied after the
+    #: features are summed, on one value per batch element instead of every feature.
+    negated_log_prob: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -111,6 +115,8 @@ class ParametricDistribution(Distribution):
         self._has_forward = type(self).forward is not ParametricDistribution.forward
         self._has_inputs = bool(self._cond_var)
         self._n_feat: int | None = None  # feature dims of log_prob's output, once known
+        self._constant_cache: tuple[Any, ...] | None = None  # see _constant_entry
+        self._param_names = frozenset(cls.params)
         self._inferred = False  # whether features_shape was inferred (for error messages)
         if self._const_names and not self._has_forward and not self._cond_params:
             expand_constants(self)
@@ -157,8 +163,8 @@ class ParametricDistribution(Distribution):
             except KeyError as err:
                 raise self._missing(err, x_dict) from None
             out = run_forward(self, inputs)
-            bad = [k for k in out if k not in type(self).params]
-            if bad:
+            if not self._param_names.issuperset(out):
+                bad = [k for k in out if k not in self._param_names]
                 raise ParameterError(
                     f"{self.prob_text}: forward returned {bad[0]!r}, which is not a parameter "
                     f"of {type(self).__name__} (expected some of {list(type(self).params)})"
@@ -177,9 +183,35 @@ class ParametricDistribution(Distribution):
             ) from err
         return params, dist
 
+    def _constant_entry(self, x_dict: XDict) -> tuple[dict[str, Any], torch.distributions.Distribution]:
+        """The distribution of a parameter-free, input-free instance, built once per change.
+
+        Its parameters are buffers: nothing about it changes until one of them is
+        replaced (``.to()``) or written in place (``load_state_dict``), which their
+        identities and version counters tell. Learned constants (``nn.Parameter``)
+        are rebuilt on every call, since the optimizer moves them.
+        """
+        if self._has_forward or not self.memo or torch.compiler.is_compiling():
+            return self._build(x_dict)
+        buffers = self._buffers
+        try:
+            consts = [buffers[n] for n in self._const_names]
+        except KeyError:  # an nn.Parameter
+            return self._build(x_dict)
+        key = (self.validate_args, *[(id(t), t._version) for t in consts])
+        cached = self._constant_cache
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        built = self._build(x_dict)
+        # the tensors are kept alive with the entry, so their ids cannot be reused
+        self._constant_cache = (key, built, consts)
+        return built
+
     def _entry(self, x_dict: XDict) -> tuple[dict[str, Any], torch.distributions.Distribution]:
+        if not self._has_inputs:
+            return self._constant_entry(x_dict)
         store = memo._state.store
-        if store is None or not self.memo or not self._has_inputs:
+        if store is None or not self.memo:
             return self._build(x_dict)
         try:
             vals = [x_dict[v] for v in self._cond_var]
@@ -351,6 +383,8 @@ class ParametricDistribution(Distribution):
                 f"{self.prob_text}: cannot score {self._var[0]!r} of shape {tuple(value.shape)} "
                 f"under parameters of batch shape {tuple(dist.batch_shape)}: {err}"
             ) from err
+        if self.negated_log_prob:
+            return -self._reduce(lp, n_feat, sum_features, feature_dims)
         return self._reduce(lp, n_feat, sum_features, feature_dims)
 
     def get_entropy(

@@ -85,7 +85,8 @@ def find_kl(p: Distribution, q: Distribution, dp: Any, dq: Any) -> KLFn | None:
     if key in _cache:
         return _cache[key]
     fn = _best(pairs, key[0], key[1]) or _best(pairs, key[2], key[3])
-    _cache[key] = fn
+    if not torch.compiler.is_compiling():  # traced, a write would become a guard on the cache
+        _cache[key] = fn
     return fn
 
 

@@ -103,19 +103,27 @@ class Expectation(Loss):
         draw = self.p.sample(x, batch_n, shape, return_all=True, reparam=self._rsample)
         if samples is not None:
             samples.update({v: draw[v] for v in self.p.var})
-        with memo.extra_sample_dims(len(shape)):
-            value = self.f._eval(draw, samples)
-            if self._score:
-                # REINFORCE surrogate: same value, gradient f * grad log p
-                logp = self.p.get_log_prob(draw)
-                if value.dim() > logp.dim():  # f kept its feature dims (sum_features=False)
-                    logp = logp.reshape(logp.shape + (1,) * (value.dim() - logp.dim()))
-                value = value + value.detach() * (logp - logp.detach())
+        if shape:
+            with memo.extra_sample_dims(len(shape)):
+                value = self._score_value(draw, samples)
+        else:  # one sample, no sample dim: nothing to declare
+            value = self._score_value(draw, samples)
         if self._dims:
             value = value.mean(dim=self._dims)
         if batch_n is None and self._unconditioned:
             # nothing fixed a batch: the batch of one drawn is dropped, as in the closed form
             value = value.squeeze(0)
+        return value
+
+    def _score_value(self, draw: XDict, samples: XDict | None) -> torch.Tensor:
+        """``f`` on the draw; with the score-function surrogate when ``p`` is not reparameterised."""
+        value = self.f._eval(draw, samples)
+        if self._score:
+            # REINFORCE surrogate: same value, gradient f * grad log p
+            logp = self.p.get_log_prob(draw)
+            if value.dim() > logp.dim():  # f kept its feature dims (sum_features=False)
+                logp = logp.reshape(logp.shape + (1,) * (value.dim() - logp.dim()))
+            value = value + value.detach() * (logp - logp.detach())
         return value
 
     def _text(self) -> str:

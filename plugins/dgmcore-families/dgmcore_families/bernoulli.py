@@ -42,12 +42,28 @@ class Bernoulli(ParametricDistribution):
 
     family = torch.distributions.Bernoulli
     params = ("probs", "logits")
+    negated_log_prob = True  # the sign is applied after the features are summed
+
+    def make_dist(
+        self, params: dict[str, Any], validate_args: bool = False
+    ) -> torch.distributions.Distribution:
+        """torch's Bernoulli; from a logits tensor alone, without its broadcasting pass."""
+        logits = params.get("logits")
+        if validate_args or len(params) != 1 or not isinstance(logits, torch.Tensor):
+            return super().make_dist(params, validate_args)
+        d = torch.distributions.Bernoulli.__new__(torch.distributions.Bernoulli)
+        d.logits = d._param = logits
+        torch.distributions.Distribution.__init__(d, logits.shape, validate_args=False)
+        return d
 
     # dist is built from family: narrowed without a per-call cast
     def log_prob_value(  # type: ignore[override]
         self, dist: torch.distributions.Bernoulli, value: torch.Tensor
     ) -> torch.Tensor:
-        """Negative binary cross-entropy: exact for 0/1 values, defined on all of [0, 1]."""
+        """The binary cross-entropy, i.e. *minus* the log-likelihood (``negated_log_prob``).
+
+        Exact for 0/1 values, defined on all of [0, 1].
+        """
         logits = dist.logits
         if not value.is_floating_point():
             value = value.to(logits.dtype)
@@ -57,8 +73,9 @@ class Bernoulli(ParametricDistribution):
                 f"{self.prob_text}: values of {self._var[0]!r} must lie in [0, 1] (validate_args=True), "
                 f"got values from {value.min().item():g} to {value.max().item():g}"
             )
-        logits, value = torch.broadcast_tensors(logits, value)
-        return -F.binary_cross_entropy_with_logits(logits, value, reduction="none")
+        if logits.shape != value.shape:
+            logits, value = torch.broadcast_tensors(logits, value)
+        return F.binary_cross_entropy_with_logits(logits, value, reduction="none")
 
 
 class FactorizedBernoulli(Bernoulli):

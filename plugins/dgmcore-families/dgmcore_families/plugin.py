@@ -3,8 +3,9 @@
 Only ``@dgmcore.hookimpl`` functions live here. Each returns data gathered
 from the family modules, whose ``KL_PAIRS`` and ``ENTROPIES`` lists (at the
 bottom of each module) name what ``torch.distributions`` does not already
-provide, keyed by this plugin's own classes so that other plugins' families
-are unaffected; nothing is mutated.
+provide, keyed by this plugin's own classes (its families, or the
+``torch.distributions`` subclasses they build, such as ``NormalDist``) so that
+other plugins' families are unaffected; nothing is mutated.
 
 Example:
     >>> from dgmcore_families import plugin

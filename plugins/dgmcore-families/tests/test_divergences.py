@@ -70,6 +70,20 @@ KL_CASES = [
         lambda x: (0.5 * (x["s"] ** 2 + x["m"] ** 2 - 1) - x["s"].log()).sum(-1),
     ),
     KLCase(
+        "Normal||Normal, both conditioned",
+        normal("q"),
+        normal("p", loc="m2", scale="s2"),
+        lambda: {"m": torch.randn(B, N), "s": _pos(B, N), "m2": torch.randn(B, N), "s2": _pos(B, N)},
+        lambda x: D.kl_divergence(D.Normal(x["m"], x["s"]), D.Normal(x["m2"], x["s2"])).sum(-1),
+    ),
+    KLCase(
+        "Normal||Normal, constant not standard",
+        normal("q"),
+        normal("p", loc=0.5, scale=2.0),
+        lambda: {"m": torch.randn(B, N), "s": _pos(B, N)},
+        lambda x: D.kl_divergence(D.Normal(x["m"], x["s"]), D.Normal(0.5, 2.0)).sum(-1),
+    ),
+    KLCase(
         "ProductOfNormal||Normal",
         lambda: fam.ProductOfNormal([normal("q")()], name="q"),
         lambda: fam.Normal(loc=0.0, scale=1.0, var=["x"], features_shape=[N]),
@@ -215,8 +229,15 @@ def test_on_cuda(case):
         torch.set_default_device(None)
 
 
+def _built_types(case: KLCase) -> set[tuple[type, type]]:
+    """The dgmcore types of a case's pair, and the torch.distributions types they build."""
+    p, q = case.p(), case.q()
+    x = case.inputs() if case.inputs is not None else {}
+    return {(type(p), type(q)), (type(p.get_dist(x)), type(q.get_dist(x)))}
+
+
 def test_every_registered_pair_and_entropy_is_checked():
-    pairs = {(type(c.p()), type(c.q())) for c in KL_CASES}
+    pairs = set().union(*(_built_types(c) for c in KL_CASES))
     assert {(p, q) for p, q, _ in plugin.register_kl()} <= pairs
     entropies = {type(c.build()) for c in ENTROPY_CASES}
     assert {t for t, _ in plugin.register_entropy()} <= entropies
