@@ -13,6 +13,13 @@ every column once, in an order rotated from round to round, so that machine
 drift hits every column alike. Before a column's block the garbage collector
 runs and fresh input tensors are drawn; neither is timed. A block is
 ``steps`` consecutive training steps; its time per step is one sample.
+
+The objects alive after the warm-up (modules, compiled graphs, the imported
+libraries: hundreds of thousands) are moved out of the collector's sight with
+``gc.freeze()``, so that the collection before each block looks at what the
+rounds themselves allocate: milliseconds instead of a quarter of a second, which
+buys many more rounds in the same time. Inside a block the collector is off, as
+``timeit`` does, so that a collection never lands in one column's timing.
 """
 
 from __future__ import annotations
@@ -27,6 +34,8 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from benchmarks.allocator import minor_faults
 
 __all__ = ["Column", "Timing", "interleave", "median_iqr", "paired_ratios"]
 
@@ -73,6 +82,7 @@ class Timing:
     cpu_per_round: dict[str, list[float]] = field(default_factory=dict)
     steps: int = 1  # training steps per timed block
     groups: dict[str, str] = field(default_factory=dict)  # column -> group
+    faults_per_round: dict[str, list[float]] = field(default_factory=dict)  # page faults per step
 
     def summary(self, references: dict[str, str], clock: str = "wall") -> dict[str, dict[str, float]]:
         """Median and IQR of each column, and its median paired ratio (and IQR) against
@@ -104,15 +114,24 @@ def paired_ratios(times: Sequence[float], base: Sequence[float]) -> list[float]:
     return [t / b for t, b in zip(times, base, strict=True)]
 
 
-def _block(column: Column, inputs: list[Inputs]) -> tuple[float, float]:
-    """Wall and CPU seconds per step of ``column`` over ``inputs``."""
+def _block(column: Column, inputs: list[Inputs]) -> tuple[float, float, float]:
+    """Wall and CPU seconds, and page faults, per step of ``column`` over ``inputs`` (collector off)."""
     with column.context() if column.context is not None else contextlib.nullcontext():
         step = column.step
-        cpu, start = time.process_time(), time.perf_counter()
-        for x in inputs:
-            step(x)
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return wall / len(inputs), cpu / len(inputs)
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            faults = minor_faults()
+            cpu, start = time.process_time(), time.perf_counter()
+            for x in inputs:
+                step(x)
+            wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+            faults = minor_faults() - faults
+        finally:
+            if enabled:
+                gc.enable()
+    n = len(inputs)
+    return wall / n, cpu / n, faults / n
 
 
 def interleave(
@@ -120,7 +139,7 @@ def interleave(
     make_inputs: Callable[[], Inputs],
     rounds: int,
     warmup: int,
-    block_s: float = 0.05,
+    block_s: float = 0.02,
     steps: int | None = None,
 ) -> Timing:
     """Time ``columns`` round-robin; see the module docstring for the method.
@@ -133,18 +152,26 @@ def interleave(
         _block(column, [make_inputs() for _ in range(warmup)])
         column.warmup_s = time.perf_counter() - start
     if steps is None:
-        per_step, _ = _block(columns[0], [make_inputs() for _ in range(3)])
+        per_step, _, _ = _block(columns[0], [make_inputs() for _ in range(3)])
         steps = max(1, round(block_s / per_step))
     names = [c.name for c in columns]
     groups = {c.name: c.group for c in columns}
-    timing = Timing(names, {n: [] for n in names}, {n: [] for n in names}, steps, groups)
+    timing = Timing(
+        names, {n: [] for n in names}, {n: [] for n in names}, steps, groups, {n: [] for n in names}
+    )
     n = len(columns)
-    for r in range(rounds):
-        for i in range(n):
-            column = columns[(r + i) % n]
-            inputs = [make_inputs() for _ in range(steps)]
-            gc.collect()
-            wall, cpu = _block(column, inputs)
-            timing.per_round[column.name].append(wall)
-            timing.cpu_per_round[column.name].append(cpu)
+    gc.collect()
+    gc.freeze()  # what exists now survives the run: the per-block collections skip it
+    try:
+        for r in range(rounds):
+            for i in range(n):
+                column = columns[(r + i) % n]
+                inputs = [make_inputs() for _ in range(steps)]
+                gc.collect()
+                wall, cpu, faults = _block(column, inputs)
+                timing.per_round[column.name].append(wall)
+                timing.cpu_per_round[column.name].append(cpu)
+                timing.faults_per_round[column.name].append(faults)
+    finally:
+        gc.unfreeze()
     return timing

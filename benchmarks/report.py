@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,18 @@ def markdown(results: Sequence[CaseResult], header: str, extra: str = "", clock:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         steps = ", ".join(f"{r.case.label}: {r.timing.steps}" for r, _ in entries if r.timing)
         lines += ["", f"Steps per timed block: {steps}."]
+        faults = [
+            statistics.median(v)
+            for r, _ in entries
+            if r.timing
+            for v in r.timing.faults_per_round.values()
+            if v
+        ]
+        if faults:
+            lines.append(
+                "Page faults per step (median over a column's blocks): "
+                f"{min(faults):.0f} to {max(faults):.0f}."
+            )
     if extra:
         lines += ["", extra]
     return "\n".join(lines) + "\n"
@@ -148,6 +161,7 @@ def write(
             "steps_per_block": r.timing.steps if r.timing else None,
             "seconds_per_step": r.timing.per_round if r.timing else None,
             "cpu_seconds_per_step": r.timing.cpu_per_round if r.timing else None,
+            "page_faults_per_step": r.timing.faults_per_round if r.timing else None,
             "warmup_s": r.warmup_s,
         }
         for r in results

@@ -195,10 +195,10 @@ class ParametricDistribution(Distribution):
             return self._build(x_dict)
         buffers = self._buffers
         try:
-            consts = [buffers[n] for n in self._const_names]
-        except KeyError:  # an nn.Parameter
+            consts: list[Any] = [buffers[n] for n in self._const_names]
+            key = (self.validate_args, *[(id(t), t._version) for t in consts])
+        except (KeyError, AttributeError):  # an nn.Parameter, or a buffer set to None
             return self._build(x_dict)
-        key = (self.validate_args, *[(id(t), t._version) for t in consts])
         cached = self._constant_cache
         if cached is not None and cached[0] == key:
             return cached[1]

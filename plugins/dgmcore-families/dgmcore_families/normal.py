@@ -54,7 +54,7 @@ class NormalDist(torch.distributions.Normal):
         torch.distributions.Distribution.__init__(d, loc.shape, validate_args=False)
         return d
 
-    def rsample(self, sample_shape: torch.Size | tuple[int, ...] = torch.Size()) -> torch.Tensor:
+    def rsample(self, sample_shape: torch.Size | list[int] | tuple[int, ...] = ()) -> torch.Tensor:
         shape = self._extended_shape(sample_shape)
         eps = torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
         return torch.addcmul(self.loc, eps, self.scale)
