@@ -56,6 +56,9 @@ class Column:
         warmup_s: seconds the warm-up took (compilation happens there).
         context: a context manager factory entered around every block of
             steps, e.g. ``dgmcore.memo.disabled`` (entering it is not timed).
+        every: the column runs in rounds ``0, every, 2 * every, ...`` only: long
+            suites time the columns no target is judged on less often. Its
+            paired ratios use the reference's times of those rounds.
     """
 
     name: str
@@ -65,6 +68,7 @@ class Column:
     modules: Sequence[nn.Module]
     warmup_s: float = 0.0
     context: Callable[[], Any] | None = None
+    every: int = 1  # runs in one round out of ``every`` (columns no target is judged on)
 
 
 @dataclass
@@ -83,6 +87,7 @@ class Timing:
     steps: int = 1  # training steps per timed block
     groups: dict[str, str] = field(default_factory=dict)  # column -> group
     faults_per_round: dict[str, list[float]] = field(default_factory=dict)  # page faults per step
+    rounds_of: dict[str, list[int]] = field(default_factory=dict)  # the rounds a column ran in
 
     def summary(self, references: dict[str, str], clock: str = "wall") -> dict[str, dict[str, float]]:
         """Median and IQR of each column, and its median paired ratio (and IQR) against
@@ -95,7 +100,10 @@ class Timing:
         for name in self.columns:
             times = data[name]
             med, iqr = median_iqr(times)
-            base = data[references[self.groups[name]]]
+            base = data[references[self.groups[name]]]  # the reference runs in every round
+            rounds = self.rounds_of.get(name)
+            if rounds is not None:
+                base = [base[r] for r in rounds]
             r_med, r_iqr = median_iqr(paired_ratios(times, base))
             out[name] = {"median_ms": med * 1e3, "iqr_ms": iqr * 1e3, "ratio": r_med, "ratio_iqr": r_iqr}
         return out
@@ -157,21 +165,29 @@ def interleave(
     names = [c.name for c in columns]
     groups = {c.name: c.group for c in columns}
     timing = Timing(
-        names, {n: [] for n in names}, {n: [] for n in names}, steps, groups, {n: [] for n in names}
+        names,
+        {n: [] for n in names},
+        {n: [] for n in names},
+        steps,
+        groups,
+        {n: [] for n in names},
+        {n: [] for n in names},
     )
-    n = len(columns)
     gc.collect()
     gc.freeze()  # what exists now survives the run: the per-block collections skip it
     try:
         for r in range(rounds):
+            present = [c for c in columns if r % c.every == 0]
+            n = len(present)
             for i in range(n):
-                column = columns[(r + i) % n]
+                column = present[(r + i) % n]
                 inputs = [make_inputs() for _ in range(steps)]
                 gc.collect()
                 wall, cpu, faults = _block(column, inputs)
                 timing.per_round[column.name].append(wall)
                 timing.cpu_per_round[column.name].append(cpu)
                 timing.faults_per_round[column.name].append(faults)
+                timing.rounds_of[column.name].append(r)
     finally:
         gc.unfreeze()
     return timing

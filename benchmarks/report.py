@@ -94,6 +94,12 @@ def markdown(results: Sequence[CaseResult], header: str, extra: str = "", clock:
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         steps = ", ".join(f"{r.case.label}: {r.timing.steps}" for r, _ in entries if r.timing)
         lines += ["", f"Steps per timed block: {steps}."]
+        counts = sorted(
+            {len(v) for r, _ in entries if r.timing for v in r.timing.per_round.values()}, reverse=True
+        )
+        if counts:
+            rest = f"; the columns no target is judged on: {counts[-1]}" if len(counts) > 1 else ""
+            lines.append(f"Rounds: {counts[0]}{rest}.")
         faults = [
             statistics.median(v)
             for r, _ in entries
@@ -162,6 +168,7 @@ def write(
             "seconds_per_step": r.timing.per_round if r.timing else None,
             "cpu_seconds_per_step": r.timing.cpu_per_round if r.timing else None,
             "page_faults_per_step": r.timing.faults_per_round if r.timing else None,
+            "rounds_of": r.timing.rounds_of if r.timing else None,
             "warmup_s": r.warmup_s,
         }
         for r in results
