@@ -11,7 +11,8 @@ correct with the same checks the dgmcore-families plugin passes:
 * :func:`check_kl_pair` — an analytic KL against its Monte-Carlo estimate;
 * :func:`check_entropy` — an analytic entropy against its Monte-Carlo estimate;
 * :class:`Case`, :class:`KLCase`, :class:`EntropyCase` and :func:`parametrize`
-  — a table of cases run by one parametrised pytest test, with readable ids.
+  — a table of cases run by one parametrised pytest test, with readable ids;
+  :class:`Formula` — a reference written as formulas.
 
 A failed check raises :class:`ConformanceError` (a
 :class:`~dgmcore.errors.DGMError` and an :class:`AssertionError`) naming the
@@ -39,13 +40,14 @@ from __future__ import annotations
 from dgmcore.testing.distribution import CHECKS, check_distribution, seeded
 from dgmcore.testing.divergence import check_entropy, check_kl_pair
 from dgmcore.testing.report import ConformanceError, Report
-from dgmcore.testing.table import Case, EntropyCase, KLCase, parametrize
+from dgmcore.testing.table import Case, EntropyCase, Formula, KLCase, parametrize
 
 __all__ = [
     "CHECKS",
     "Case",
     "ConformanceError",
     "EntropyCase",
+    "Formula",
     "KLCase",
     "Report",
     "check_distribution",

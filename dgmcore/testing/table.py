@@ -41,6 +41,44 @@ def _inputs(make: Inputs | None, seed: int) -> dict[str, Any]:
         return dict(make())
 
 
+class Formula:
+    """A reference written as formulas, for a family ``torch.distributions`` lacks.
+
+    ``log_prob(value)`` gives the elementwise log-density; ``mean`` and
+    ``variance``, when given, are the moments (a check that needs a missing one
+    is reported as not applicable).
+
+    Example:
+        >>> import torch
+        >>> from dgmcore.testing import Formula
+        >>> ref = Formula(lambda v: -v.abs() - torch.log(torch.tensor(2.0)), mean=torch.zeros(3))
+        >>> ref.log_prob(torch.zeros(3))
+        tensor([-0.6931, -0.6931, -0.6931])
+        >>> ref.mean
+        tensor([0., 0., 0.])
+    """
+
+    def __init__(
+        self,
+        log_prob: Callable[[Any], Any],
+        mean: Any = None,
+        variance: Any = None,
+    ) -> None:
+        self.log_prob, self._mean, self._variance = log_prob, mean, variance
+
+    @property
+    def mean(self) -> Any:
+        if self._mean is None:
+            raise NotImplementedError("this reference has no mean")
+        return self._mean
+
+    @property
+    def variance(self) -> Any:
+        if self._variance is None:
+            raise NotImplementedError("this reference has no variance")
+        return self._variance
+
+
 @dataclass(frozen=True)
 class Case:
     """One distribution to put through :func:`~dgmcore.testing.check_distribution`.
