@@ -53,6 +53,24 @@ def _families() -> str:
         return Normal.__module__
 
 
+def _commit() -> str:
+    """The git commit of the working tree, ``-dirty`` when it has uncommitted changes."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root, capture_output=True, text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "not a git checkout"
+    return head + ("-dirty" if dirty else "")
+
+
 def _load() -> str:
     try:
         return " / ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -88,7 +106,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse(argv)
     command = "python -m benchmarks " + shlex.join(sys.argv[1:] if argv is None else argv)
-    start, load_start = time.time(), _load()
+    start, load_start, commit = time.time(), _load(), _commit()
     malloc_line = (
         "allocator: as the platform gives it (--system-malloc)"
         if args.system_malloc
@@ -103,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             [
                 "# dgmcore benchmark results",
                 "",
-                f"- command: `{command}` ({status})",
+                f"- command: `{command}` ({status}), commit {commit}",
                 f"- date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, {elapsed / 60:.1f} min",
                 f"- machine: {platform.machine()}, {os.cpu_count()} CPU cores, {_versions()}",
                 f"- load average (1/5/15 min) at start: {load_start}; now: {_load()}",
