@@ -33,8 +33,23 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+#: A plugin providing one plain class as a model (no torch needed).
+PLAIN = """
+import dgmcore
+
+class {cls}:
+    pass
+
+@dgmcore.hookimpl
+def register_models():
+    return [{cls}]
+"""
+
+
 class FakeSite:
     """A folder of fake installed distributions, and a runner for scenarios in it."""
+
+    PLAIN = PLAIN
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -65,6 +80,11 @@ class FakeSite:
         for relpath, source in (modules or {}).items():
             self.module(relpath, source)
         self.dists.append(name)
+
+    def plain(self, name: str, cls: str, module: str | None = None, extra: str = "") -> None:
+        """A fake wheel whose plugin provides one plain class ``cls`` as a model (:data:`PLAIN`)."""
+        module = module or name.replace("-", "_")
+        self.dist(name, {"main": module}, {f"{module}.py": PLAIN.format(cls=cls) + extra})
 
     def env(self, **extra: str) -> dict[str, str]:
         env = clean_env(PYTHONPATH=os.pathsep.join([str(self.root), str(REPO)]))
