@@ -15,8 +15,10 @@ import pytest
 import torch
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
-if str(PLUGIN_ROOT) not in sys.path:  # importable without `pip install -e`
-    sys.path.insert(0, str(PLUGIN_ROOT))
+# the package importable without `pip install -e`, and this folder's case tables by name
+for path in (PLUGIN_ROOT, Path(__file__).resolve().parent):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
 
 from dgmcore import plugins  # noqa: E402
 

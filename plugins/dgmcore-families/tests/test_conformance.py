@@ -1,8 +1,8 @@
 """Every family of the plugin through the conformance kit, against independent references.
 
 References are ``torch.distributions`` objects built from the same inputs, or
-closed forms written out here. The mixtures and products of experts have their
-own table (``test_conformance_composite.py``).
+closed forms written out here. The cases of the mixtures and products of experts
+are in ``families_composite_cases.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import dgmcore_families as fam
 import pytest
 import torch
+from families_composite_cases import CASES as COMPOSITE_CASES
 from torch import nn
 from torch.nn import functional as F
 
@@ -17,8 +18,6 @@ from dgmcore.testing import Case, Formula, parametrize
 
 D = torch.distributions
 B, N, K = 4, 3, 5  # batch, features, categories
-#: the modules of the families tested in test_conformance_composite.py
-COMPOSITE_MODULES = {"dgmcore_families.mixture", "dgmcore_families.moe", "dgmcore_families.poe"}
 
 
 def _rand(*shape: int, low: float = 0.0, high: float = 1.0) -> torch.Tensor:
@@ -213,6 +212,7 @@ CASES = [
             x["probs"] * (1 - x["probs"]),
         ),
     ),
+    *COMPOSITE_CASES,
 ]
 
 
@@ -236,8 +236,7 @@ def test_family_conformance_on_cuda(case):
 
 
 def test_every_family_has_a_case():
-    """The table covers every class the plugin registers (the composite ones: the other table)."""
+    """The table covers every class the plugin registers."""
     built = {type(case.build()) for case in CASES}
-    mine = [cls for cls in fam.FAMILIES if cls.__module__ not in COMPOSITE_MODULES]
-    missing = [cls.__name__ for cls in mine if not any(issubclass(b, cls) for b in built)]
+    missing = [cls.__name__ for cls in fam.FAMILIES if not any(issubclass(b, cls) for b in built)]
     assert not missing
