@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -13,7 +13,7 @@ from dgmcore.errors import ParameterError, ShapeError
 if TYPE_CHECKING:
     from dgmcore.distributions.parametric import ParametricDistribution
 
-__all__ = ["expand_constants", "check_constants"]
+__all__ = ["expand_constants", "check_constants", "constant_entry"]
 
 
 def expand_constants(p: ParametricDistribution) -> None:
@@ -87,3 +87,28 @@ def check_constants(p: ParametricDistribution) -> None:
                 f"{p.prob_text} ({type(p).__name__}): parameter {n} must satisfy "
                 f"{c}, got {value}"
             )
+
+
+def constant_entry(p: ParametricDistribution, x_dict: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+    """The parameters and torch object of an input-free ``p``, built once per change.
+
+    Its parameters are buffers: nothing about it changes until one of them is
+    replaced (``.to()``) or written in place (``load_state_dict``), which their
+    identities and version counters tell. Learned constants (``nn.Parameter``)
+    are rebuilt on every call, since the optimizer moves them.
+    """
+    if p._has_forward or not p.memo or torch.compiler.is_compiling():
+        return p._build(x_dict)
+    buffers = p._buffers
+    try:
+        consts: list[Any] = [buffers[n] for n in p._const_names]
+        key = (p.validate_args, *[(id(t), t._version) for t in consts])
+    except (KeyError, AttributeError):  # an nn.Parameter, or a buffer set to None
+        return p._build(x_dict)
+    cached = p._constant_cache
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    built = p._build(x_dict)
+    # the tensors are kept alive with the entry, so their ids cannot be reused
+    p._constant_cache = (key, built, consts)
+    return built

@@ -11,7 +11,7 @@ from torch import nn
 
 from dgmcore import memo
 from dgmcore.distributions.base import Distribution, XDict, check_x_dict
-from dgmcore.distributions.constants import check_constants, expand_constants
+from dgmcore.distributions.constants import check_constants, constant_entry, expand_constants
 from dgmcore.distributions.diagnose import check_tensors, check_value_batch, error_class, lead_error
 from dgmcore.distributions.forward import run_forward, shapes_of
 from dgmcore.errors import DGMError, InputTypeError, NoDensityError, ParameterError, ShapeError
@@ -115,7 +115,7 @@ class ParametricDistribution(Distribution):
         self._has_forward = type(self).forward is not ParametricDistribution.forward
         self._has_inputs = bool(self._cond_var)
         self._n_feat: int | None = None  # feature dims of log_prob's output, once known
-        self._constant_cache: tuple[Any, ...] | None = None  # see _constant_entry
+        self._constant_cache: tuple[Any, ...] | None = None  # see constants.constant_entry
         self._param_names = frozenset(cls.params)
         self._inferred = False  # whether features_shape was inferred (for error messages)
         if self._const_names and not self._has_forward and not self._cond_params:
@@ -183,33 +183,9 @@ class ParametricDistribution(Distribution):
             ) from err
         return params, dist
 
-    def _constant_entry(self, x_dict: XDict) -> tuple[dict[str, Any], torch.distributions.Distribution]:
-        """The distribution of a parameter-free, input-free instance, built once per change.
-
-        Its parameters are buffers: nothing about it changes until one of them is
-        replaced (``.to()``) or written in place (``load_state_dict``), which their
-        identities and version counters tell. Learned constants (``nn.Parameter``)
-        are rebuilt on every call, since the optimizer moves them.
-        """
-        if self._has_forward or not self.memo or torch.compiler.is_compiling():
-            return self._build(x_dict)
-        buffers = self._buffers
-        try:
-            consts: list[Any] = [buffers[n] for n in self._const_names]
-            key = (self.validate_args, *[(id(t), t._version) for t in consts])
-        except (KeyError, AttributeError):  # an nn.Parameter, or a buffer set to None
-            return self._build(x_dict)
-        cached = self._constant_cache
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        built = self._build(x_dict)
-        # the tensors are kept alive with the entry, so their ids cannot be reused
-        self._constant_cache = (key, built, consts)
-        return built
-
     def _entry(self, x_dict: XDict) -> tuple[dict[str, Any], torch.distributions.Distribution]:
         if not self._has_inputs:
-            return self._constant_entry(x_dict)
+            return constant_entry(self, x_dict)
         store = memo._state.store
         if store is None or not self.memo:
             return self._build(x_dict)
