@@ -258,6 +258,25 @@ class Distribution(nn.Module):
         """
         raise NoDensityError(f"{self.prob_text} ({self.distribution_name}) has no density")
 
+    def get_signed_log_prob(
+        self,
+        x_dict: XDict,
+        sum_features: bool = True,
+        feature_dims: Sequence[int] | None = None,
+        prefer_negated: bool = False,
+    ) -> tuple[torch.Tensor, bool]:
+        """``(value, negated)``: the log density, or its negative when ``negated``.
+
+        The sign a distribution computes most cheaply: a family that scores
+        with a negative log-likelihood (the binary cross-entropy of a
+        Bernoulli) returns it as it is, flagged ``negated``, so that a loss
+        that subtracts it (``-ELBO``, ``KL - E[log p]``) adds it instead and no
+        negation enters the graph. ``prefer_negated`` says which sign the
+        caller would rather have; a distribution may ignore it. The default
+        is :meth:`get_log_prob`, not negated.
+        """
+        return self.get_log_prob(x_dict, sum_features, feature_dims), False
+
     def get_entropy(
         self,
         x_dict: XDict | None = None,

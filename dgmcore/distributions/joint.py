@@ -165,19 +165,43 @@ class JointDistribution(Distribution):
         sum_features: bool = True,
         feature_dims: Sequence[int] | None = None,
     ) -> torch.Tensor:
+        value, negated = self.get_signed_log_prob(x_dict, sum_features, feature_dims)
+        return -value if negated else value
+
+    def get_signed_log_prob(
+        self,
+        x_dict: XDict,
+        sum_features: bool = True,
+        feature_dims: Sequence[int] | None = None,
+        prefer_negated: bool = False,
+    ) -> tuple[torch.Tensor, bool]:
+        """The factors' log densities summed, each taken in the sign it computes cheaply.
+
+        A factor given negated (a Bernoulli's cross-entropy) is subtracted, not
+        negated and added; the total is negated where ``prefer_negated`` asks
+        for it and the factors allow it at no cost.
+        """
         x_dict = check_x_dict(x_dict, self)
         total: torch.Tensor | None = None
+        negated = prefer_negated
         for f, deterministic in zip(self._order, self._deterministic, strict=True):
             if deterministic:
                 if not all(v in x_dict for v in f._var):
                     x_dict = dict(x_dict)
                     x_dict.update(f.sample(x_dict, return_all=False))
                 continue
-            lp = f.get_log_prob(x_dict, sum_features=sum_features, feature_dims=feature_dims)
-            total = lp if total is None else total + lp
+            lp, f_negated = f.get_signed_log_prob(x_dict, sum_features, feature_dims, negated)
+            if total is None:
+                total, negated = lp, f_negated
+            elif f_negated == negated:
+                total = total + lp
+            elif f_negated == prefer_negated:  # one subtraction either way: take the sign asked for
+                total, negated = lp - total, f_negated
+            else:
+                total = total - lp
         if total is None:
             raise NoDensityError(f"{self.prob_text}: no factor of this joint has a density")
-        return total
+        return total, negated
 
     def get_entropy(
         self,

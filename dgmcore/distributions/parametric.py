@@ -55,7 +55,8 @@ class ParametricDistribution(Distribution):
     params: ClassVar[tuple[str, ...]] = ()
     #: Set by a family whose :meth:`log_prob_value` returns the *negative* log density
     #: (a cross-entropy, as torch's fused losses give it): the sign is applied after the
-    #: features are summed, on one value per batch element instead of every feature.
+    #: features are summed, on one value per batch element instead of every feature, or
+    #: not at all where a loss subtracts the term (:meth:`get_signed_log_prob`).
     negated_log_prob: ClassVar[bool] = False
 
     def __init__(
@@ -268,6 +269,8 @@ class ParametricDistribution(Distribution):
             return values
         if feature_dims is not None:
             return values.sum(dim=tuple(feature_dims))
+        if n_feat == 1:  # the common case: an int dim parses faster than a tuple
+            return values.sum(-1)
         if n_feat:
             return values.sum(dim=tuple(range(-n_feat, 0)))
         return values
@@ -326,6 +329,16 @@ class ParametricDistribution(Distribution):
         sum_features: bool = True,
         feature_dims: Sequence[int] | None = None,
     ) -> torch.Tensor:
+        value, negated = self.get_signed_log_prob(x_dict, sum_features, feature_dims)
+        return -value if negated else value
+
+    def get_signed_log_prob(
+        self,
+        x_dict: XDict,
+        sum_features: bool = True,
+        feature_dims: Sequence[int] | None = None,
+        prefer_negated: bool = False,
+    ) -> tuple[torch.Tensor, bool]:
         x_dict = check_x_dict(x_dict, self)
         dist = self._entry(x_dict)[1]
         try:
@@ -359,9 +372,7 @@ class ParametricDistribution(Distribution):
                 f"{self.prob_text}: cannot score {self._var[0]!r} of shape {tuple(value.shape)} "
                 f"under parameters of batch shape {tuple(dist.batch_shape)}: {err}"
             ) from err
-        if self.negated_log_prob:
-            return -self._reduce(lp, n_feat, sum_features, feature_dims)
-        return self._reduce(lp, n_feat, sum_features, feature_dims)
+        return self._reduce(lp, n_feat, sum_features, feature_dims), self.negated_log_prob
 
     def get_entropy(
         self,

@@ -118,6 +118,20 @@ class ReplacedVarDistribution(Distribution):
         except MissingVariableError as err:
             raise self._renamed(err, x_dict) from None
 
+    def get_signed_log_prob(
+        self,
+        x_dict: XDict,
+        sum_features: bool = True,
+        feature_dims: Sequence[int] | None = None,
+        prefer_negated: bool = False,
+    ) -> tuple[torch.Tensor, bool]:
+        try:
+            return self.base.get_signed_log_prob(
+                self._to_base(x_dict), sum_features, feature_dims, prefer_negated
+            )
+        except MissingVariableError as err:
+            raise self._renamed(err, x_dict) from None
+
     def get_entropy(
         self,
         x_dict: XDict | None = None,

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from dgmcore.errors import ShapeError
-from dgmcore.losses.base import Loss, XDict, _merge, as_loss
+from dgmcore.losses.base import Loss, SignedLoss, XDict, _merge, as_loss
 
 __all__ = ["BinaryLoss", "UnaryLoss", "MinLoss", "MaxLoss"]
 
@@ -21,19 +21,44 @@ _OPS: dict[str, tuple[Callable[[Any, Any], Any], int, str]] = {
 }
 
 
-class BinaryLoss(Loss):
-    """``a op b`` for op in ``+ - * /``; both sides must agree in batch size."""
+class BinaryLoss(SignedLoss):
+    """``a op b`` for op in ``+ - * /``; both sides must agree in batch size.
+
+    A sum or difference takes each side in the sign it computes cheaply and
+    adds or subtracts accordingly, so that ``a - b`` with ``b`` given as its
+    negative (a cross-entropy) is one addition, and ``-(a - b)`` is ``b - a``.
+    """
 
     def __init__(self, a: Loss, b: Loss, op: str) -> None:
         super().__init__(_merge(a._input_var, b._input_var))
         self.a, self.b, self.op = a, b, op
         self._fn, self._precedence, _ = _OPS[op]
+        self._additive = op in "+-"
+        self._sub = op == "-"
 
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        va = self.a._eval(x, samples)
-        vb = self.b._eval(x, samples)
+    def _eval_signed(
+        self, x: XDict, samples: XDict | None, prefer_negated: bool
+    ) -> tuple[torch.Tensor, bool]:
+        ta, na = self.a._eval_signed(x, samples, prefer_negated)
+        if not self._additive:  # (-a) * b = -(a * b), a / (-b) = -(a / b)
+            tb, nb = self.b._eval_signed(x, samples, False)
+            return self._apply(self._fn, ta, tb), na != nb
+        # a - b: b is wanted with the opposite sign
+        tb, nb = self.b._eval_signed(x, samples, prefer_negated != self._sub)
+        a_negative = na  # the value is (-ta if a_negative else ta) + (-tb if b_negative else tb)
+        b_negative = nb != self._sub
+        if a_negative == b_negative:  # ta + tb is the value, or its negative
+            return self._apply(torch.add, ta, tb), a_negative
+        # one side enters negatively: one subtraction gives either sign
+        if a_negative == prefer_negated:
+            return self._apply(torch.sub, ta, tb), prefer_negated
+        return self._apply(torch.sub, tb, ta), prefer_negated
+
+    def _apply(
+        self, fn: Callable[[Any, Any], Any], va: torch.Tensor, vb: torch.Tensor
+    ) -> torch.Tensor:
         try:
-            return self._fn(va, vb)
+            return fn(va, vb)
         except RuntimeError as err:
             try:
                 torch.broadcast_shapes(va.shape, vb.shape)
@@ -80,7 +105,7 @@ class BinaryLoss(Loss):
         return sympy.Mul(a, sympy.Pow(b, -1, evaluate=False), evaluate=False)
 
 
-class UnaryLoss(Loss):
+class UnaryLoss(SignedLoss):
     """``-a``, ``|a|``, the batch mean or sum of ``a``, or ``a`` detached."""
 
     _fns: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -97,8 +122,17 @@ class UnaryLoss(Loss):
         self._fn = self._fns[op]
         self._precedence = 3 if op == "neg" else 4
 
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        return self._fn(self.a._eval(x, samples))
+    def _eval_signed(
+        self, x: XDict, samples: XDict | None, prefer_negated: bool
+    ) -> tuple[torch.Tensor, bool]:
+        op = self.op
+        if op == "neg":  # nothing to compute: the sign is handed on
+            value, negated = self.a._eval_signed(x, samples, not prefer_negated)
+            return value, not negated
+        if op == "abs":
+            return torch.abs(self.a._eval_signed(x, samples, False)[0]), False
+        value, negated = self.a._eval_signed(x, samples, prefer_negated)  # linear: mean, sum, detach
+        return self._fn(value), negated
 
     def _text(self) -> str:
         inner = self.a._text()

@@ -12,7 +12,7 @@ from dgmcore import memo
 from dgmcore.distributions.base import check_x_dict
 from dgmcore.errors import InputTypeError
 
-__all__ = ["Loss", "as_loss"]
+__all__ = ["Loss", "SignedLoss", "as_loss"]
 
 XDict = dict[str, Any]
 
@@ -122,6 +122,21 @@ class Loss:
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
         raise NotImplementedError(f"{type(self).__name__} does not implement _eval")
 
+    def _eval_signed(
+        self, x: XDict, samples: XDict | None, prefer_negated: bool
+    ) -> tuple[torch.Tensor, bool]:
+        """``(value, negated)``: the value, or its negative when ``negated``.
+
+        Lets a term computed most cheaply with the opposite sign (a
+        cross-entropy standing for a log-likelihood, a difference) reach a sum
+        or a difference without a negation of its own: ``-ELBO`` and
+        ``KL - E[log p(x|z)]`` add the binary cross-entropy, as a hand-written
+        loss does. ``prefer_negated`` is the sign the caller would rather
+        have; an override may ignore it. The default is :meth:`_eval`, not
+        negated; override both together (see :class:`SignedLoss`).
+        """
+        return self._eval(x, samples), False
+
     # -- text ------------------------------------------------------------------------
     def _text(self) -> str:
         return type(self).__name__
@@ -222,6 +237,22 @@ class Loss:
         raise TypeError(
             f"the truth value of a loss ({self._text()}) is undefined; evaluate it first"
         )
+
+
+class SignedLoss(Loss):
+    """A loss whose evaluation is written as :meth:`Loss._eval_signed`.
+
+    :meth:`_eval` applies the sign that :meth:`_eval_signed` leaves over.
+    """
+
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        value, negated = self._eval_signed(x, samples, False)
+        return -value if negated else value
+
+    def _eval_signed(
+        self, x: XDict, samples: XDict | None, prefer_negated: bool
+    ) -> tuple[torch.Tensor, bool]:
+        raise NotImplementedError(f"{type(self).__name__} does not implement _eval_signed")
 
 
 def _binary(a: Loss, b: Loss, op: str) -> Loss:

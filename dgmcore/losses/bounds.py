@@ -64,6 +64,12 @@ class ELBO(Loss):
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
         return self._inner._eval(x, samples)
 
+    def _eval_signed(
+        self, x: XDict, samples: XDict | None, prefer_negated: bool
+    ) -> tuple[torch.Tensor, bool]:
+        # -ELBO is E_q[log q - log p]: no negation of its own
+        return self._inner._eval_signed(x, samples, prefer_negated)
+
     def _text(self) -> str:
         return f"E_{{{self.q.prob_text}}}[log {self.p.prob_text} - log {self.q.prob_text}]"
 

@@ -9,13 +9,13 @@ import torch
 
 from dgmcore import memo
 from dgmcore.distributions.base import Distribution, sample_shape_of
-from dgmcore.losses.base import Loss, XDict, as_loss
+from dgmcore.losses.base import Loss, SignedLoss, XDict, as_loss
 from dgmcore.losses.terms import check_distribution
 
 __all__ = ["Expectation"]
 
 
-class Expectation(Loss):
+class Expectation(SignedLoss):
     """:math:`\\mathbb{E}_{p}[f]`, estimated with ``sample_shape`` samples per batch element.
 
     The sample dimensions are averaged out, so the result keeps one value per
@@ -95,9 +95,12 @@ class Expectation(Loss):
                 return int(t.shape[pos])
         return None
 
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+    def _eval_signed(
+        self, x: XDict, samples: XDict | None, prefer_negated: bool
+    ) -> tuple[torch.Tensor, bool]:
+        # linear in f: the sign f is computed in passes through (the surrogate's too)
         if self._direct:
-            return self.f._eval(x, samples)
+            return self.f._eval_signed(x, samples, prefer_negated)
         shape = self._draw_shape
         batch_n = self._batch_n(x) if self._batch_from else None
         draw = self.p.sample(x, batch_n, shape, return_all=True, reparam=self._rsample)
@@ -105,26 +108,28 @@ class Expectation(Loss):
             samples.update({v: draw[v] for v in self.p.var})
         if shape:
             with memo.extra_sample_dims(len(shape)):
-                value = self._score_value(draw, samples)
+                value, negated = self._score_value(draw, samples, prefer_negated)
         else:  # one sample, no sample dim: nothing to declare
-            value = self._score_value(draw, samples)
+            value, negated = self._score_value(draw, samples, prefer_negated)
         if self._dims:
             value = value.mean(dim=self._dims)
         if batch_n is None and self._unconditioned:
             # nothing fixed a batch: the batch of one drawn is dropped, as in the closed form
             value = value.squeeze(0)
-        return value
+        return value, negated
 
-    def _score_value(self, draw: XDict, samples: XDict | None) -> torch.Tensor:
+    def _score_value(
+        self, draw: XDict, samples: XDict | None, prefer_negated: bool
+    ) -> tuple[torch.Tensor, bool]:
         """``f`` on the draw; with the score-function surrogate when ``p`` is not reparameterised."""
-        value = self.f._eval(draw, samples)
+        value, negated = self.f._eval_signed(draw, samples, prefer_negated)
         if self._score:
             # REINFORCE surrogate: same value, gradient f * grad log p
             logp = self.p.get_log_prob(draw)
             if value.dim() > logp.dim():  # f kept its feature dims (sum_features=False)
                 logp = logp.reshape(logp.shape + (1,) * (value.dim() - logp.dim()))
             value = value + value.detach() * (logp - logp.detach())
-        return value
+        return value, negated
 
     def _text(self) -> str:
         return f"E_{{{self.p.prob_text}}}[{self.f._text()}]"

@@ -9,7 +9,7 @@ import torch
 
 from dgmcore.distributions.base import Distribution
 from dgmcore.errors import InputTypeError
-from dgmcore.losses.base import Loss, XDict
+from dgmcore.losses.base import SignedLoss, XDict
 
 __all__ = ["LogProb", "Prob", "check_distribution"]
 
@@ -21,7 +21,7 @@ def check_distribution(p: Any, owner: str) -> Distribution:
     return p
 
 
-class LogProb(Loss):
+class LogProb(SignedLoss):
     """:math:`\\log p(x|z)`, one value per batch element (features summed).
 
     Example:
@@ -46,8 +46,10 @@ class LogProb(Loss):
         self.sum_features = sum_features
         self.feature_dims = feature_dims
 
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        return self.p.get_log_prob(x, self.sum_features, self.feature_dims)
+    def _eval_signed(
+        self, x: XDict, samples: XDict | None, prefer_negated: bool
+    ) -> tuple[torch.Tensor, bool]:
+        return self.p.get_signed_log_prob(x, self.sum_features, self.feature_dims, prefer_negated)
 
     def _text(self) -> str:
         return f"log {self.p.prob_text}"
@@ -63,7 +65,12 @@ class Prob(LogProb):
     """:math:`p(x|z)`: the exponential of :class:`LogProb`."""
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        return super()._eval(x, samples).exp()
+        return self.p.get_log_prob(x, self.sum_features, self.feature_dims).exp()
+
+    def _eval_signed(
+        self, x: XDict, samples: XDict | None, prefer_negated: bool
+    ) -> tuple[torch.Tensor, bool]:
+        return self._eval(x, samples), False
 
     def _text(self) -> str:
         return self.p.prob_text

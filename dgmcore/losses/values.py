@@ -29,9 +29,18 @@ class ValueLoss(Loss):
         super().__init__(())
         self.value = value
         self._tensor = torch.as_tensor(value, dtype=torch.get_default_dtype())
+        # a constant's negative is free: a sum that subtracts it needs no negation in the graph
+        self._negated = None if self._tensor.requires_grad else -self._tensor
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
         return self._tensor
+
+    def _eval_signed(
+        self, x: XDict, samples: XDict | None, prefer_negated: bool
+    ) -> tuple[torch.Tensor, bool]:
+        if prefer_negated and self._negated is not None:
+            return self._negated, True
+        return self._tensor, False
 
     def _text(self) -> str:
         v = self.value.item() if isinstance(self.value, torch.Tensor) else self.value

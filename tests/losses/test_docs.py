@@ -33,3 +33,9 @@ def test_losses_page_examples_run():
     result = run_page("losses.md")
     assert result.attempted > 50
     assert result.failed == 0, f"{result.failed} example(s) in docs/losses.md failed (see the output above)"
+
+
+def test_writing_losses_page_examples_run():
+    result = run_page("writing-losses.md")
+    assert result.attempted > 10
+    assert result.failed == 0, f"{result.failed} example(s) in docs/writing-losses.md failed (see above)"

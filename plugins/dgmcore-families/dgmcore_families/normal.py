@@ -141,7 +141,7 @@ class Normal(ParametricDistribution):
         The values are read once per change of the buffers (their version counters
         move with ``load_state_dict`` and every in-place write), never on the hot path.
         """
-        if torch.compiler.is_compiling() or "loc" not in self._buffers or "scale" not in self._buffers:
+        if "loc" not in self._buffers or "scale" not in self._buffers or torch.compiler.is_compiling():
             return False  # (compiled, the general formula fuses as well)
         if loc is not self._buffers["loc"] or scale is not self._buffers["scale"]:
             return False
