@@ -22,7 +22,7 @@ import torch
 from benchmarks import allocator, overhead, report
 from benchmarks.suites import SUITES, Case, CaseResult, run_case
 
-ROUNDS = {"vae": 150, "dmm": 60, "tiny": 200}
+ROUNDS = {"vae": 150, "dmm": 90, "tiny": 200}
 #: the columns no target is judged on (memo off, Pixyz, Pyro) run in one round out of this many
 OTHERS_EVERY = {"vae": 1, "dmm": 3, "tiny": 1}
 QUICK_ROUNDS = {"vae": 5, "dmm": 3, "tiny": 10}
