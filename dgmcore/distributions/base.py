@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
+from dgmcore.distributions.inputs import XDict, check_x_dict, sample_shape_of, var_list
 from dgmcore.errors import InputTypeError, MissingVariableError, NoDensityError, ShapeError
 
 if TYPE_CHECKING:
@@ -16,71 +17,11 @@ if TYPE_CHECKING:
 
     from dgmcore.losses import LogProb, Prob
 
-__all__ = ["Distribution", "check_x_dict", "sample_shape_of", "var_list"]
-
-XDict = dict[str, Any]
-
-
-def var_list(names: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
-    """Normalise a variable list given as a name or a sequence of names."""
-    if names is None:
-        return ()
-    if isinstance(names, str):
-        return (names,)
-    try:
-        out = tuple(names)
-    except TypeError:
-        raise InputTypeError(
-            f"{what} must be a variable name or a list of names, got {type(names).__name__}"
-        ) from None
-    for n in out:
-        if not isinstance(n, str) or not n:
-            raise InputTypeError(f"{what} must contain non-empty strings, got {n!r} in {out!r}")
-    if len(set(out)) != len(out):
-        raise InputTypeError(f"{what} lists a variable twice: {list(out)}")
-    return out
-
-
-def sample_shape_of(sample_shape: Iterable[int] | int, owner: str) -> torch.Size:
-    """Validate a ``sample_shape`` argument: a tuple of positive ints, or one int."""
-    if isinstance(sample_shape, int):
-        sample_shape = (sample_shape,)
-    try:
-        shape = torch.Size(sample_shape)
-    except TypeError:
-        raise InputTypeError(
-            f"{owner}: sample_shape must be a tuple of ints, got {sample_shape!r}"
-        ) from None
-    if any(s < 1 for s in shape):
-        raise InputTypeError(f"{owner}: sample_shape must be positive, got {tuple(shape)}")
-    return shape
+# the argument checks live in dgmcore.distributions.inputs; importable from here as well
+__all__ = ["Distribution", "XDict", "check_x_dict", "sample_shape_of", "var_list"]
 
 
 _NO_SAMPLE_DIMS = torch.Size()
-
-
-def check_x_dict(x_dict: Any, owner: Distribution | Any) -> XDict:
-    """Return ``x_dict`` as a dict, or raise a clear error for anything else.
-
-    ``None`` means no inputs. A bare tensor, list, string or array is never
-    converted silently: the error names the variables ``owner`` expects.
-    """
-    if type(x_dict) is dict:
-        return x_dict
-    if x_dict is None:
-        return {}
-    if isinstance(x_dict, Mapping):
-        return dict(x_dict)
-    needs = list(getattr(owner, "input_var", ()))
-    text = getattr(owner, "prob_text", None) or str(owner)
-    raise InputTypeError(
-        f"{text} expects x_dict to be a dict mapping variable names to tensors "
-        f"(variables it needs: {needs}), got {type(x_dict).__name__}. "
-        f"Write e.g. {{{', '.join(repr(v) + ': ...' for v in needs) or '}'}}}."
-        if needs
-        else f"{text} expects x_dict to be a dict mapping variable names to tensors, "
-        f"got {type(x_dict).__name__}"
-    )
 
 
 class Distribution(nn.Module):
@@ -108,6 +49,10 @@ class Distribution(nn.Module):
 
     #: Human-readable family name, e.g. ``"Normal"``.
     distribution_name: str = "Distribution"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _derive_log_prob(cls)
 
     def __init__(
         self,
@@ -254,7 +199,8 @@ class Distribution(nn.Module):
         """Log density of ``x_dict[var]`` given the conditioning variables.
 
         Returns one value per sample, of shape ``sample_shape + (batch,)``,
-        when ``sum_features``; else the elementwise log densities.
+        when ``sum_features``; else the elementwise log densities. A subclass
+        implements this or :meth:`get_signed_log_prob`; the other is derived.
         """
         raise NoDensityError(f"{self.prob_text} ({self.distribution_name}) has no density")
 
@@ -409,3 +355,45 @@ class Distribution(nn.Module):
             return {v: x_dict[v] for v in self._cond_var}
         except KeyError as err:
             raise self._missing(err, x_dict) from None
+
+
+def _derive_log_prob(cls: type[Distribution]) -> None:
+    """Give a class that implements one of the two views of its density the other.
+
+    Losses ask for ``get_signed_log_prob``: a class overriding only ``get_log_prob``
+    gets one that calls it, so that its override is never bypassed, and vice versa.
+    Each calls the class's own method, not the most derived one: ``super()`` never loops.
+    """
+    own = cls.__dict__
+    if "get_log_prob" in own and "get_signed_log_prob" not in own:
+        log_prob = own["get_log_prob"]
+
+        def get_signed_log_prob(
+            self: Distribution,
+            x_dict: XDict,
+            sum_features: bool = True,
+            feature_dims: Sequence[int] | None = None,
+            prefer_negated: bool = False,
+        ) -> tuple[torch.Tensor, bool]:
+            return log_prob(self, x_dict, sum_features, feature_dims), False
+
+        _install(cls, get_signed_log_prob, Distribution.get_signed_log_prob)
+    elif "get_signed_log_prob" in own and "get_log_prob" not in own:
+        signed = own["get_signed_log_prob"]
+
+        def get_log_prob(
+            self: Distribution,
+            x_dict: XDict,
+            sum_features: bool = True,
+            feature_dims: Sequence[int] | None = None,
+        ) -> torch.Tensor:
+            value, negated = signed(self, x_dict, sum_features, feature_dims)
+            return -value if negated else value
+
+        _install(cls, get_log_prob, Distribution.get_log_prob)
+
+
+def _install(cls: type, fn: Any, like: Any) -> None:
+    fn.__doc__, fn.__name__ = like.__doc__, like.__name__
+    fn.__qualname__ = f"{cls.__qualname__}.{like.__name__}"
+    setattr(cls, like.__name__, fn)

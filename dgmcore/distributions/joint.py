@@ -159,15 +159,6 @@ class JointDistribution(Distribution):
             return out
         return {v: out[v] for v in self._var}
 
-    def get_log_prob(
-        self,
-        x_dict: XDict,
-        sum_features: bool = True,
-        feature_dims: Sequence[int] | None = None,
-    ) -> torch.Tensor:
-        value, negated = self.get_signed_log_prob(x_dict, sum_features, feature_dims)
-        return -value if negated else value
-
     def get_signed_log_prob(
         self,
         x_dict: XDict,

@@ -323,15 +323,6 @@ class ParametricDistribution(Distribution):
             return out
         return {self._var[0]: value}
 
-    def get_log_prob(
-        self,
-        x_dict: XDict,
-        sum_features: bool = True,
-        feature_dims: Sequence[int] | None = None,
-    ) -> torch.Tensor:
-        value, negated = self.get_signed_log_prob(x_dict, sum_features, feature_dims)
-        return -value if negated else value
-
     def get_signed_log_prob(
         self,
         x_dict: XDict,

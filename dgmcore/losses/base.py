@@ -50,6 +50,8 @@ class Loss:
     ``_eval(x_dict, samples)`` (return the value; put any variables sampled
     into ``samples`` when it is not ``None``), ``_text()`` (the plain-text
     formula) and ``_symbolic()`` (a sympy expression, see :mod:`dgmcore.latex`).
+    A term computed most cheaply as its negative subclasses :class:`SignedLoss`
+    and implements ``_eval_signed`` instead of ``_eval`` (docs/writing-losses.md).
 
     Example:
         >>> from dgmcore.losses import Parameter, ValueLoss

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
-PAGES = ["distributions.md", "memo.md", "errors.md"]
+PAGES = ["distributions.md", "writing-families.md", "memo.md", "errors.md"]
 
 
 @pytest.mark.parametrize("page", PAGES)

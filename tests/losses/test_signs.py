@@ -10,13 +10,15 @@ none).
 
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.distributions import Normal as TNormal
 from torch.nn import functional as F
 
-from dgmcore.distributions import ParametricDistribution
+from dgmcore.distributions import Distribution, ParametricDistribution
+from dgmcore.errors import NoDensityError
 from dgmcore.losses import ELBO, KullbackLeibler, LogProb, Loss, ValueLoss
 from dgmcore.losses.arithmetic import BinaryLoss, UnaryLoss
 from tests.families import Normal
@@ -188,3 +190,48 @@ def test_any_formula_has_its_written_value_and_no_extra_negation(loss):
     torch.testing.assert_close(value, ref)
     if value.requires_grad:
         assert negations(value) <= negations(ref), str(loss)
+
+
+# -- a family overriding one view of its density: losses never bypass it -------------------
+
+
+class ShiftedNormal(Normal):
+    """A density of its own (off by one nat): written as get_log_prob only."""
+
+    def get_log_prob(self, x_dict, sum_features=True, feature_dims=None):  # type: ignore[no-untyped-def]
+        return super().get_log_prob(x_dict, sum_features, feature_dims) + 1.0
+
+
+class NegatedShiftedNormal(ShiftedNormal):
+    """On top of it, written as get_signed_log_prob only (flips the sign it reports)."""
+
+    def get_signed_log_prob(self, x_dict, sum_features=True, feature_dims=None, prefer_negated=False):  # type: ignore[no-untyped-def]
+        value, negated = super().get_signed_log_prob(x_dict, sum_features, feature_dims, prefer_negated)
+        return -value, not negated
+
+
+def test_an_override_of_either_view_is_what_losses_see():
+    data = {"x": torch.tensor([[0.5, -1.0]]), "z": torch.zeros(1, 2)}
+    ref = TNormal(torch.zeros(1, 2), 1.0).log_prob(data["x"]).sum(-1)
+    for cls in (ShiftedNormal, NegatedShiftedNormal):
+        p = cls(loc="z", scale=1.0, var=["x"], cond_var=["z"])
+        torch.testing.assert_close(p.get_log_prob(data), ref + 1.0)
+        value, negated = p.get_signed_log_prob(data)
+        torch.testing.assert_close(-value if negated else value, ref + 1.0)
+        torch.testing.assert_close(LogProb(p).eval(data), ref + 1.0)
+        torch.testing.assert_close((-LogProb(p)).eval(data), -ref - 1.0)
+        prior = Normal(loc=0.0, scale=1.0, var=["z"], features_shape=[2])
+        joint_ref = ref + 1.0 + TNormal(0.0, 1.0).log_prob(data["z"]).sum(-1)
+        torch.testing.assert_close((p * prior).get_log_prob(data), joint_ref)
+    assert NegatedShiftedNormal(loc="z", scale=1.0, var=["x"], cond_var=["z"]).get_signed_log_prob(data)[1]
+    assert ShiftedNormal.get_signed_log_prob.__doc__ == Distribution.get_signed_log_prob.__doc__
+
+
+def test_a_marginal_has_no_density_through_a_loss_either():
+    torch.manual_seed(0)
+    q, p, prior, x = _model()
+    marginal = (p * prior).marginalize_var("z")
+    with pytest.raises(NoDensityError, match="log_marginal"):
+        LogProb(marginal).eval({"x": x})
+    with pytest.raises(NoDensityError, match="log_marginal"):
+        (-LogProb(marginal)).eval({"x": x})
