@@ -145,3 +145,25 @@ def test_default_backend_equals_eager():
     compiled = loss.compile()
     with inductor_config.patch(fallback_random=True):  # eager's random draws
         assert_same_as_eager(loss, compiled, {"x": v.x}, [v.q, v.p], calls=3)
+
+
+def test_memo_inside_the_graph_shares_a_dropout_mask_between_terms():
+    """Two terms on one dropout network: one mask with the memo on, one per term without."""
+    from tests.families import Normal
+
+    class Noisy(Normal):
+        def __init__(self, memo: bool) -> None:
+            super().__init__(var=["z"], cond_var=["x"], name="q", memo=memo)
+            self.net = torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.Dropout(0.5))
+
+        def forward(self, x):  # type: ignore[no-untyped-def]
+            return {"loc": self.net(x), "scale": torch.ones_like(x)}
+
+    torch.manual_seed(0)
+    data = {"x": torch.randn(8, 4), "z": torch.randn(8, 4)}
+    for memo in (True, False):
+        q = Noisy(memo)
+        loss = (q.log_prob() - q.log_prob()).sum()  # zero exactly when both terms see one mask
+        compiled = loss.compile(backend="aot_eager")
+        values = [compiled.eval(data) for _ in range(3)]  # the first eagerly, then compiled
+        assert all((v == 0) == memo for v in values), (memo, values)
