@@ -39,3 +39,9 @@ def test_writing_losses_page_examples_run():
     result = run_page("writing-losses.md")
     assert result.attempted > 10
     assert result.failed == 0, f"{result.failed} example(s) in docs/writing-losses.md failed (see above)"
+
+
+def test_compile_page_examples_run():
+    result = run_page("compile.md")
+    assert result.attempted > 5
+    assert result.failed == 0, f"{result.failed} example(s) in docs/compile.md failed (see above)"
