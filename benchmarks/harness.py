@@ -89,6 +89,11 @@ class Timing:
     faults_per_round: dict[str, list[float]] = field(default_factory=dict)  # page faults per step
     rounds_of: dict[str, list[int]] = field(default_factory=dict)  # the rounds a column ran in
 
+    def __post_init__(self) -> None:
+        for per_column in (self.per_round, self.cpu_per_round, self.faults_per_round, self.rounds_of):
+            for name in self.columns:
+                per_column.setdefault(name, [])
+
     def summary(self, references: dict[str, str], clock: str = "wall") -> dict[str, dict[str, float]]:
         """Median and IQR of each column, and its median paired ratio (and IQR) against
         ``references[group]``: the hand-written twin of the column's group.
@@ -164,15 +169,7 @@ def interleave(
         steps = max(1, round(block_s / per_step))
     names = [c.name for c in columns]
     groups = {c.name: c.group for c in columns}
-    timing = Timing(
-        names,
-        {n: [] for n in names},
-        {n: [] for n in names},
-        steps,
-        groups,
-        {n: [] for n in names},
-        {n: [] for n in names},
-    )
+    timing = Timing(names, steps=steps, groups=groups)
     gc.collect()
     gc.freeze()  # what exists now survives the run: the per-block collections skip it
     try:

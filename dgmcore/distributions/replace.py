@@ -110,14 +110,7 @@ class ReplacedVarDistribution(Distribution):
             return out
         return new
 
-    def get_log_prob(
-        self, x_dict: XDict, sum_features: bool = True, feature_dims: Sequence[int] | None = None
-    ) -> torch.Tensor:
-        try:
-            return self.base.get_log_prob(self._to_base(x_dict), sum_features, feature_dims)
-        except MissingVariableError as err:
-            raise self._renamed(err, x_dict) from None
-
+    # get_log_prob is derived from this one (Distribution.__init_subclass__)
     def get_signed_log_prob(
         self,
         x_dict: XDict,

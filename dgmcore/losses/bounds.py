@@ -11,7 +11,7 @@ import torch
 from dgmcore import memo
 from dgmcore.distributions.base import Distribution, check_x_dict
 from dgmcore.errors import InputTypeError
-from dgmcore.losses.base import Loss, XDict
+from dgmcore.losses.base import Loss, SignedLoss, XDict
 from dgmcore.losses.expectation import Expectation
 from dgmcore.losses.terms import LogProb, check_distribution
 
@@ -25,7 +25,7 @@ def _inputs(p: Distribution, q: Distribution) -> list[str]:
     return out
 
 
-class ELBO(Loss):
+class ELBO(SignedLoss):
     """The evidence lower bound :math:`\\mathbb{E}_{q(z|x)}[\\log p(x,z) - \\log q(z|x)]`.
 
     A bound: the value to maximise, one per batch element. Train on
@@ -60,9 +60,6 @@ class ELBO(Loss):
         self.q = check_distribution(q, "ELBO")
         self._inner = Expectation(q, LogProb(p) - LogProb(q), sample_shape)
         super().__init__(_inputs(p, q))
-
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        return self._inner._eval(x, samples)
 
     def _eval_signed(
         self, x: XDict, samples: XDict | None, prefer_negated: bool
