@@ -23,8 +23,8 @@ Example:
     >>> from dgmcore import hookspecs
     >>> hooks = sorted(n for n in dir(hookspecs) if n.startswith("register_"))
     >>> hooks  # doctest: +NORMALIZE_WHITESPACE
-    ['register_commands', 'register_datasets', 'register_distributions', 'register_entropy',
-     'register_flows', 'register_kl', 'register_losses', 'register_models']
+    ['register_commands', 'register_datasets', 'register_demos', 'register_distributions',
+     'register_entropy', 'register_flows', 'register_kl', 'register_losses', 'register_models']
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ __all__ = [
     "register_kl",
     "register_entropy",
     "register_datasets",
+    "register_demos",
     "register_commands",
 ]
 
@@ -153,6 +154,26 @@ def register_datasets() -> dict[str, Callable[[], Any]]:  # type: ignore[empty-b
         A dict mapping a data-set name to a zero-argument callable that returns
         the real, bundled data (for example a tensor or a
         ``torch.utils.data.Dataset``). It must not download anything.
+    """
+
+
+@hookspec
+def register_demos() -> dict[str, Callable[..., Any]]:  # type: ignore[empty-body]
+    """Named demos this plugin provides, run by ``dgm demo NAME``.
+
+    Called once, when the plugin is loaded; a demo runs only when asked for
+    (:func:`dgmcore.plugins.demos`). The plugin that owns a demo's model
+    registers it (the flows plugin ``flow``, the time-series plugin ``dmm``);
+    the command that runs them belongs to the plugin that provides ``dgm demo``.
+
+    Returns:
+        A dict mapping a demo name to a callable run as
+        ``demo(out, *, epochs=None, seed=0, device="cpu", quick=False)``: it
+        trains on real, bundled data (never downloads), writes its pictures,
+        ``metrics.csv`` and ``report.md`` into the folder ``out`` (a
+        :class:`pathlib.Path`, created if missing), and returns that folder.
+        ``epochs=None`` means the demo's own default; ``quick=True`` is a
+        reduced run for tests.
     """
 
 

@@ -50,6 +50,7 @@ from dgmcore.plugins.hooks import add_hookspecs, call_hook
 from dgmcore.plugins.lazy import namespace
 from dgmcore.plugins.registry import (
     datasets,
+    demos,
     entropy_fns,
     generation,
     get,
@@ -76,6 +77,7 @@ __all__ = [
     "add_hookspecs",
     "call_hook",
     "datasets",
+    "demos",
     "entropy_fns",
     "generation",
     "get",

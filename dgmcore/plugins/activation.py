@@ -10,7 +10,7 @@ name nobody declared.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from types import ModuleType
 from typing import Any
 
@@ -51,14 +51,8 @@ def activate(rec: Record) -> None:
         rec.kl = [_tuple("register_kl", item, 3) for item in _collect(rec, "register_kl")]
         rec.entropy = [_tuple("register_entropy", item, 2)
                        for item in _collect(rec, "register_entropy")]
-        rec.datasets = {}
-        for result in _results(rec, "register_datasets"):
-            if not isinstance(result, Mapping) or not all(
-                isinstance(k, str) and callable(v) for k, v in result.items()
-            ):
-                raise _Bad("register_datasets() must return a dict of name -> zero-argument "
-                           f"loader, got {result!r}")
-            rec.datasets.update(result)
+        rec.datasets = _named(rec, "register_datasets", "zero-argument loader")
+        rec.demos = _named(rec, "register_demos", "demo function")
     except _Bad as bad:
         mark_broken(rec, str(bad))
         return
@@ -117,10 +111,21 @@ def _results(rec: Record, hook_name: str) -> list[Any]:
             raise _Bad(f"{hook_name}() raised {describe(err)}") from err
         if result is None:
             raise _Bad(f"{hook_name}() returned None; return a list (empty for nothing)"
-                       if hook_name != "register_datasets" else
+                       if hook_name not in ("register_datasets", "register_demos") else
                        f"{hook_name}() returned None; return a dict (empty for nothing)")
         out.append(result)
     return out
+
+
+def _named(rec: Record, hook_name: str, what: str) -> dict[str, Callable[..., Any]]:
+    named: dict[str, Callable[..., Any]] = {}
+    for result in _results(rec, hook_name):
+        if not isinstance(result, Mapping) or not all(
+            isinstance(k, str) and callable(v) for k, v in result.items()
+        ):
+            raise _Bad(f"{hook_name}() must return a dict of name -> {what}, got {result!r}")
+        named.update(result)
+    return named
 
 
 def _collect(rec: Record, hook_name: str) -> list[Any]:

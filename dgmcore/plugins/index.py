@@ -111,6 +111,8 @@ def conflicts() -> None:
             seen.setdefault(("entropy", t), []).append(rec.name)
         for dataset in rec.datasets:
             seen.setdefault(("dataset", dataset), []).append(rec.name)
+        for demo in rec.demos:
+            seen.setdefault(("demo", demo), []).append(rec.name)
     for key, owners in seen.items():
         wkey = (*key, tuple(owners))
         if len(owners) > 1 and wkey not in state.warned:
@@ -119,6 +121,8 @@ def conflicts() -> None:
                 what = f"the KL pair ({key[1].__name__}, {key[2].__name__})"
             elif key[0] == "entropy":
                 what = f"the entropy of {key[1].__name__}"
+            elif key[0] == "demo":
+                what = f"the demo {key[1]!r}"
             else:
                 what = f"the data set {key[1]!r}"
             state.warn_queue.append(f"{what} is registered by several dgmcore plugins: "

@@ -38,6 +38,7 @@ from dgmcore.plugins.status import PluginStatus, Record, module_version, status_
 
 __all__ = [
     "datasets",
+    "demos",
     "entropy_fns",
     "generation",
     "get",
@@ -181,6 +182,19 @@ def datasets() -> dict[str, Callable[[], Any]]:
     for rec in ok():
         for key, loader in rec.datasets.items():
             found.setdefault(key, []).append(loader)
+    return {k: v[0] for k, v in found.items() if len(v) == 1}
+
+
+def demos() -> dict[str, Callable[..., Any]]:
+    """Demos by name, from ``register_demos`` (see :func:`dgmcore.hookspecs.register_demos`).
+
+    A name two plugins provide is left out (and warned about at load).
+    """
+    ensure()
+    found: dict[str, list[Callable[..., Any]]] = {}
+    for rec in ok():
+        for key, demo in rec.demos.items():
+            found.setdefault(key, []).append(demo)
     return {k: v[0] for k, v in found.items() if len(v) == 1}
 
 

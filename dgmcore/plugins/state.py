@@ -126,7 +126,7 @@ def deactivate(rec: Record) -> None:
     if manager is not None and rec.obj is not None and manager.is_registered(rec.obj) and \
             manager.get_name(rec.obj) == rec.name:
         manager.unregister(rec.obj)
-    rec.classes, rec.kl, rec.entropy, rec.datasets = {}, [], [], {}
+    rec.classes, rec.kl, rec.entropy, rec.datasets, rec.demos = {}, [], [], {}, {}
 
 
 def describe(err: BaseException) -> str:

@@ -78,6 +78,7 @@ class Record:
     kl: list[tuple[type, type, Callable[..., Any]]] = field(default_factory=list)
     entropy: list[tuple[type, Callable[..., Any]]] = field(default_factory=list)
     datasets: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    demos: dict[str, Callable[..., Any]] = field(default_factory=dict)
     commands: list[str] = field(default_factory=list)
     hooks: list[str] = field(default_factory=list)
 
@@ -91,6 +92,8 @@ def status_of(rec: Record) -> PluginStatus:
         provides["entropy"] = [t.__name__ for t, _ in rec.entropy]
     if rec.datasets:
         provides["datasets"] = sorted(rec.datasets)
+    if rec.demos:
+        provides["demos"] = sorted(rec.demos)
     if rec.commands:
         provides["commands"] = list(rec.commands)
     module = rec.obj.__name__ if isinstance(rec.obj, ModuleType) else (rec.path or None)

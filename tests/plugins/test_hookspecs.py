@@ -20,7 +20,8 @@ TESTS = [p for p in Path(__file__).parent.glob("test_*.py") if p.name != Path(__
 def test_the_hooks_of_the_design():
     assert SPECS == sorted(hookspecs.__all__[1:])
     assert {"register_distributions", "register_losses", "register_flows", "register_models",
-            "register_kl", "register_entropy", "register_datasets", "register_commands"} == set(SPECS)
+            "register_kl", "register_entropy", "register_datasets", "register_demos",
+            "register_commands"} == set(SPECS)
 
 
 @pytest.mark.parametrize("name", SPECS)

@@ -160,6 +160,26 @@ def test_kl_entropy_and_datasets(registry):
     assert status.provides == {"kl": ["Alpha||Beta"], "entropy": ["Alpha"], "datasets": ["tiny"]}
 
 
+def test_demos_are_named_callables_and_never_shadow(registry, tmp_path):
+    def demo(out, *, epochs=None, seed=0, device="cpu", quick=False):
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.md").write_text(f"epochs={epochs} seed={seed} quick={quick}")
+        return out
+
+    plugins.register(module("show", register_demos=lambda: {"tiny": demo}), name="show")
+    assert plugins.demos() == {"tiny": demo}
+    assert plugins.demos()["tiny"](tmp_path / "run", seed=3, quick=True) == tmp_path / "run"
+    assert (tmp_path / "run" / "report.md").read_text() == "epochs=None seed=3 quick=True"
+    status = {s.name: s for s in plugins.statuses()}["show"]
+    assert status.provides == {"demos": ["tiny"]}
+    with pytest.warns(PluginWarning, match="is broken"):
+        bad = plugins.register(module("bad-demo", register_demos=lambda: {"x": 3}), name="bad-demo")
+    assert bad.status == "broken" and "must return a dict of name -> demo function" in bad.reason
+    with pytest.warns(PluginWarning, match="demo 'tiny' is registered by several"):
+        plugins.register(module("show2", register_demos=lambda: {"tiny": demo}), name="show2")
+    assert plugins.demos() == {}
+
+
 class LifecycleSpecs:
     @dgmcore.hookspecs.hookspec
     def on_test_event(self, value):
