@@ -78,13 +78,19 @@ class JointDistribution(Distribution):
                 owner[v] = f
         generated = [v for f in flat for v in f.var]
         inputs: list[str] = []
+        # values the joint must be given: what no factor generates, and what a factor
+        # generates from the input itself (the data distribution "samples" the data given)
+        data: list[str] = []
         for f in flat:
             for c in f.input_var:
                 if c not in owner and c not in inputs:
                     inputs.append(c)
+                elif c in owner and owner[c] is f and c not in data:
+                    data.append(c)
         sorter: TopologicalSorter[int] = TopologicalSorter()
         for i, f in enumerate(flat):
-            sorter.add(i, *[flat.index(owner[c]) for c in f.input_var if c in owner])
+            # a factor reading its own variable (EmpiricalDistribution) is no edge, not a cycle
+            sorter.add(i, *[flat.index(owner[c]) for c in f.input_var if c in owner and owner[c] is not f])
         try:
             order = list(sorter.static_order())
         except CycleError as err:
@@ -100,6 +106,11 @@ class JointDistribution(Distribution):
         self._deterministic = tuple(isinstance(f.unwrapped, Deterministic) for f in self._order)
         self._owner = owner
         self._known = tuple(inputs) + tuple(generated)  # the variables that may fix the batch
+        self._data_var = tuple(data)
+
+    @property
+    def input_var(self) -> list[str]:
+        return [*self._cond_var, *self._data_var]
 
     def factors(self) -> list[Distribution]:
         return list(self._factors)

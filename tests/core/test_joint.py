@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from dgmcore.distributions import Distribution, JointDistribution
-from dgmcore.errors import InputTypeError, NoDensityError
+from dgmcore.errors import GraphError, InputTypeError, MissingVariableError, NoDensityError
 from tests.core.families import Bernoulli, Decoder, Doubler, Encoder, Normal
 
 D = 2  # features of every variable in the random graphs
@@ -275,3 +275,25 @@ def test_joint_return_all_false() -> None:
     joint = Normal(var=["y"], cond_var=["z"], loc="z", scale=1.0) * q
     out = joint.sample({"x": torch.randn(2, 4), "extra": torch.ones(1)}, return_all=False)
     assert set(out) == {"y", "z"}
+
+
+def test_the_data_distribution_multiplies_without_a_false_cycle():
+    from dgmcore.distributions import EmpiricalDistribution
+
+    q = Normal(loc="x", scale=1.0, var=["z"], cond_var=["x"], name="q")
+    p_data = EmpiricalDistribution(["x"])
+    x = torch.randn(5, 4)
+    for joint in (q * p_data, p_data * q):
+        assert joint.input_var == ["x"]  # the data must be given
+        assert set(joint.graph.edges) == {("x", "z")}
+        out = joint.sample({"x": x})
+        assert out["x"] is x and out["z"].shape == (5, 4)
+    aggregate = (q * p_data).marginalize_var("x")
+    assert aggregate.prob_text == "q(z)" and aggregate.input_var == ["x"]
+    assert set(aggregate.sample({"x": x}, return_all=False)) == {"z"}
+    with pytest.raises(MissingVariableError, match="'x'"):
+        (q * p_data).sample({})
+    with pytest.raises(GraphError, match="cycle"):  # a real cycle is still one
+        _ = Normal(loc="x", scale=1.0, var=["z"], cond_var=["x"]) * Normal(
+            loc="z", scale=1.0, var=["x"], cond_var=["z"]
+        )
