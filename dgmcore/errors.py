@@ -44,7 +44,7 @@ class MissingVariableError(DGMError, KeyError):
     def __init__(self, variable: str, owner: str, given: Iterable[str] = ()) -> None:
         self.variable = variable
         self.owner = owner
-        self.given = sorted(given) if given else []
+        self.given = sorted(given, key=str) if given else []  # keys of mixed types sort too
         super().__init__(
             f"{owner} needs the variable {variable!r}, but x_dict has "
             f"{self.given if self.given else 'no variables'}"

@@ -2,24 +2,33 @@
 
 In a VAE objective the encoder ``q(z|x)`` appears in several terms for the same
 ``x``. :meth:`Loss.eval <dgmcore.losses.Loss.eval>` opens a :func:`scope`;
-inside it, :meth:`Distribution.get_params` with the same inputs returns the
-stored result instead of running ``forward`` again.
+inside it, :func:`cached` returns the result stored for the same owner and the
+same inputs instead of building it again. Every distribution that memoizes
+(``ParametricDistribution``, ``Deterministic``, a plugin's own) goes through
+:func:`cached`: this module is the only one that reads or writes the store.
 
-Invariant: the key is the distribution, ``torch.is_grad_enabled()`` (a result
-built under ``no_grad`` has no graph to reuse), and the identity and version
-(``tensor._version``) of each input tensor. The scope holds the inputs alive, so
-an ``id`` cannot be reused while it is open, and an in-place change bumps the
-version, so nothing stale is returned. The store is dropped when the outermost
-scope closes: nothing survives an optimizer step, and nothing leaks.
-
-The same per-thread state also tracks how many sample dimensions are in front of
-the batch dimension in the current evaluation (see :func:`sample_dims`).
+Invariant: the key is the owner, ``torch.is_grad_enabled()`` (a result built
+under ``no_grad`` has no graph to reuse), and the identity and version
+(``tensor._version``) of each input tensor; while ``torch.compile`` traces, the
+tensors themselves (which hash by identity), so the store stays local to the
+traced graph. The scope holds the inputs alive, so an ``id`` cannot be reused
+while it is open, and an in-place change bumps the version, so nothing stale is
+returned. The store is dropped when the outermost scope closes: nothing
+survives an optimizer step, and nothing leaks.
 
 Example:
+    >>> import torch
     >>> import dgmcore
+    >>> calls = []
+    >>> def build():
+    ...     calls.append(1)
+    ...     return "result"
+    >>> x = torch.ones(2)
     >>> with dgmcore.memo.scope():
-    ...     dgmcore.memo.is_active()
-    True
+    ...     dgmcore.memo.cached("owner", [x], build), dgmcore.memo.cached("owner", [x], build)
+    ('result', 'result')
+    >>> len(calls)  # built once in the scope
+    1
     >>> with dgmcore.memo.disabled(), dgmcore.memo.scope():
     ...     dgmcore.memo.is_active()
     False
@@ -28,11 +37,15 @@ Example:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["scope", "disabled", "is_active", "sample_dims", "extra_sample_dims"]
+import torch
+
+__all__ = ["cached", "disabled", "is_active", "is_open", "scope"]
+
+T = TypeVar("T")
 
 
 class _State(threading.local):
@@ -40,26 +53,32 @@ class _State(threading.local):
         self.depth = 0  # nesting level of open scopes
         self.store: dict[Any, Any] | None = None  # None when closed or disabled
         self.disabled = 0  # nesting level of disabled()
-        self.sample_ndim = 0  # sample dims in front of the batch dim
 
 
 _state = _State()
 
 
 @contextmanager
-def scope() -> Iterator[None]:
-    """Open a memo scope (re-entrant: nested scopes share the outermost store)."""
+def scope(store: dict[Any, Any] | None = None) -> Iterator[None]:
+    """Open a memo scope (re-entrant: nested scopes share the outermost store).
+
+    Args:
+        store: a dict to keep results in for the duration of this scope only,
+            in place of the shared one (restored afterwards). ``loss.compile()``
+            passes one that lives only while the graph is traced.
+    """
     state = _state
-    if state.depth == 0:
+    saved = state.store
+    if store is not None:
+        state.store = None if state.disabled else store
+    elif state.depth == 0:
         state.store = None if state.disabled else {}
     state.depth += 1
     try:
         yield
     finally:
         state.depth -= 1
-        if state.depth == 0:
-            state.store = None
-            state.sample_ndim = 0
+        state.store = saved if state.depth else None
 
 
 @contextmanager
@@ -84,38 +103,33 @@ def is_active() -> bool:
     return _state.store is not None
 
 
-def lookup(key: Any) -> Any:
-    """Return the stored value for ``key`` or ``None`` (internal, hot path)."""
-    store = _state.store
-    if store is None:
-        return None
-    entry = store.get(key)
-    return None if entry is None else entry[0]
+def is_open() -> bool:
+    """Whether a scope is open (memoized or not): results may be reused until it closes."""
+    return _state.depth > 0
 
 
-def put(key: Any, value: Any, keep_alive: Any) -> None:
-    """Store ``value`` under ``key``; ``keep_alive`` holds the input tensors alive."""
-    store = _state.store
-    if store is not None:
-        store[key] = (value, keep_alive)
+def cached(owner: Any, inputs: Sequence[Any], build: Callable[[], T]) -> T:
+    """``build()``, or the result stored for ``owner`` and these ``inputs`` in the open scope.
 
-
-def sample_dims() -> int:
-    """Number of sample dimensions in front of the batch dimension right now."""
-    return _state.sample_ndim
-
-
-@contextmanager
-def extra_sample_dims(n: int) -> Iterator[None]:
-    """Declare ``n`` more sample dimensions in front of the batch dimension.
-
-    Opened by :class:`~dgmcore.losses.Expectation` (and sampling with a
-    ``sample_shape``) around the work done on the drawn samples, so that
-    distributions know which leading dimensions are sample and batch dimensions.
+    The one keyed lookup of the memo. Outside a scope (or when disabled) it
+    calls ``build()``. ``owner`` is any hashable object (a distribution: its
+    ``memo=False`` switch is honoured); ``inputs`` are the tensors the result
+    depends on. An input that is not a tensor is never keyed: ``build()`` runs
+    and reports it.
     """
-    state = _state
-    state.sample_ndim += n
+    store = _state.store
+    if store is None or not getattr(owner, "memo", True):
+        return build()
     try:
-        yield
-    finally:
-        state.sample_ndim -= n
+        if torch.compiler.is_compiling():
+            key = (owner, torch.is_grad_enabled(), *inputs)  # tensors hash by identity
+        else:
+            key = (owner, torch.is_grad_enabled(), *[(id(t), t._version) for t in inputs])
+    except AttributeError:  # not a tensor: no identity to key on
+        return build()
+    entry = store.get(key)
+    if entry is None:
+        value = build()
+        store[key] = (value, inputs)  # the inputs are kept alive with the entry
+        return value
+    return entry[0]  # type: ignore[no-any-return]

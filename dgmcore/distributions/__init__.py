@@ -8,10 +8,14 @@ lookup is lazy and loads plugins on first use. See :mod:`dgmcore.plugins`.
 from __future__ import annotations
 
 from dgmcore import plugins as _plugins
+from dgmcore.distributions import kl
 from dgmcore.distributions.base import Distribution
+from dgmcore.distributions.forward import shapes_of
+from dgmcore.distributions.inputs import XDict, check_x_dict, sample_shape_of, var_list
 from dgmcore.distributions.joint import JointDistribution, MarginalizedDistribution
 from dgmcore.distributions.parametric import ParametricDistribution
 from dgmcore.distributions.replace import ReplacedVarDistribution
+from dgmcore.distributions.sample_dims import extra_sample_dims, sample_dims
 from dgmcore.distributions.special import Deterministic, EmpiricalDistribution
 
 __all__ = [
@@ -22,6 +26,14 @@ __all__ = [
     "MarginalizedDistribution",
     "ParametricDistribution",
     "ReplacedVarDistribution",
+    "XDict",
+    "check_x_dict",
+    "extra_sample_dims",
+    "kl",
+    "sample_dims",
+    "sample_shape_of",
+    "shapes_of",
+    "var_list",
 ]
 
 __getattr__, __dir__, get = _plugins.namespace("distributions", globals())

@@ -8,13 +8,14 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from dgmcore.distributions.base import XDict
+from dgmcore.distributions.forward import shapes_of
+from dgmcore.distributions.inputs import XDict
 from dgmcore.errors import DGMError, InputTypeError, ParameterError, ShapeError
 
 if TYPE_CHECKING:
     from dgmcore.distributions.parametric import ParametricDistribution
 
-__all__ = ["error_class", "check_tensors", "lead_error", "check_value_batch"]
+__all__ = ["error_class", "check_tensors", "check_lead", "lead_error", "check_value_batch"]
 
 
 def error_class(err: Exception) -> type[DGMError]:
@@ -42,19 +43,59 @@ def check_tensors(p: ParametricDistribution, x_dict: XDict, names: Sequence[str]
 
 def lead_error(p: ParametricDistribution, dist: torch.distributions.Distribution, n: int) -> ShapeError:
     """The error for parameters that leave no batch dimension in front of the features."""
-    fs = tuple(p._features_shape)
+    fs = tuple(p.features_shape)
     how = (
-        f"its features_shape was inferred as {fs} on first use (from inputs that carried "
-        f"sample dimensions outside a loss?); declare features_shape=... at construction"
-        if p._inferred
-        else f"its features_shape is {fs}; the parameters must keep the inputs' sample and "
-        "batch dimensions"
+        f"its features_shape is {fs}; the parameters must keep the inputs' sample and batch "
+        "dimensions"
+        if fs
+        else "its inputs need a batch dimension first (one example is a batch of 1)"
     )
     return ShapeError(
         f"{p.prob_text} ({type(p).__name__}): parameters of batch shape "
         f"{tuple(dist.batch_shape)} leave no batch dimension in front of the {n} feature "
         f"dimension(s): {how}"
     )
+
+
+def check_lead(
+    p: ParametricDistribution, dist: torch.distributions.Distribution, n: int, x_dict: XDict
+) -> torch.distributions.Distribution:
+    """``dist`` checked against the inputs' leading shape and the declared features (DESIGN §3).
+
+    The parameters, broadcast together, keep the leading (sample + batch) shape of
+    an input; their features broadcast to a declared ``features_shape``, and are
+    expanded to it. Costs a few size comparisons.
+    """
+    bs = dist.batch_shape
+    k = len(bs) - n
+    lead = bs[:k]
+    matched = any(
+        isinstance(t, torch.Tensor) and t.shape[:k] == lead for t in map(x_dict.get, p.cond_var)
+    )
+    if not matched:
+        check_tensors(p, x_dict, p.cond_var)
+        raise ShapeError(
+            f"{p.prob_text} ({type(p).__name__}): its parameters have shape "
+            f"{tuple(bs + dist.event_shape)}, whose leading (sample and batch) dimensions "
+            f"{tuple(lead)} are not those of its inputs {shapes_of({v: x_dict.get(v) for v in p.cond_var})}; "
+            "forward must keep the inputs' sample and batch dimensions (act on the last dims)"
+        )
+    fs = p.features_shape
+    if fs:
+        tail = bs[k:] + dist.event_shape
+        if tail != fs:
+            try:
+                fits = torch.broadcast_shapes(tail, fs) == fs
+            except RuntimeError:
+                fits = False
+            if not fits:
+                raise ShapeError(
+                    f"{p.prob_text} ({type(p).__name__}): parameters with features {tuple(tail)} "
+                    f"(shape {tuple(bs + dist.event_shape)}) do not fit its features_shape {tuple(fs)}"
+                )
+            # a declared features_shape is the sample's shape: broadcast parameters expand to it
+            dist = dist.expand(lead + fs[: len(fs) - len(dist.event_shape)])
+    return dist
 
 
 def check_value_batch(
@@ -68,8 +109,9 @@ def check_value_batch(
     if value.dim() >= need or batch == 1:  # a missing batch of 1 broadcasts harmlessly
         return
     raise ShapeError(
-        f"{p.prob_text}: {p._var[0]!r} of shape {tuple(value.shape)} has no batch "
+        f"{p.prob_text}: {p.var[0]!r} of shape {tuple(value.shape)} has no batch "
         f"dimension: given its inputs, the parameters have shape "
         f"{tuple(dist.batch_shape + dist.event_shape)} (batch size {batch}, then features "
-        f"{tuple(p._features_shape)}); pass a value with the batch dimension first"
+        f"{tuple((dist.batch_shape + dist.event_shape)[len(dist.batch_shape) - n_feat:])}); pass a "
+        "value with the batch dimension first"
     )

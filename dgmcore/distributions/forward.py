@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from dgmcore import memo
+from dgmcore.distributions.sample_dims import sample_dims
 from dgmcore.errors import DGMError, ForwardError, InputTypeError
 
 if TYPE_CHECKING:
@@ -37,7 +37,13 @@ def run_forward(dist: Distribution, inputs: dict[str, Any]) -> dict[str, Any]:
     except DGMError:
         raise
     except Exception as err:
-        n = memo.sample_dims()
+        bad = {k: type(v).__name__ for k, v in inputs.items() if not isinstance(v, torch.Tensor)}
+        if bad:  # a list, an array or a number where a tensor belongs: say that, not the network's error
+            raise InputTypeError(
+                f"{dist.prob_text} ({type(dist).__name__}): the values of {sorted(bad)} must be "
+                f"torch.Tensors, got {bad}" + (" (convert with torch.as_tensor)" if "ndarray" in bad.values() else "")
+            ) from err
+        n = sample_dims()
         hint = (
             f"; inputs carry {n} sample dim(s) in front of the batch; act on the last dimension "
             "(torch.cat(..., dim=-1), x.shape[:-1])"

@@ -36,6 +36,10 @@ def var_list(names: str | Iterable[str] | None, what: str) -> tuple[str, ...]:
 
 def sample_shape_of(sample_shape: Iterable[int] | int, owner: str) -> torch.Size:
     """Validate a ``sample_shape`` argument: a tuple of positive ints, or one int."""
+    if isinstance(sample_shape, bool) or (
+        not isinstance(sample_shape, int) and any(isinstance(s, bool) for s in _items(sample_shape))
+    ):
+        raise InputTypeError(f"{owner}: sample_shape must be a tuple of ints, got {sample_shape!r}")
     if isinstance(sample_shape, int):
         sample_shape = (sample_shape,)
     try:
@@ -47,6 +51,13 @@ def sample_shape_of(sample_shape: Iterable[int] | int, owner: str) -> torch.Size
     if any(s < 1 for s in shape):
         raise InputTypeError(f"{owner}: sample_shape must be positive, got {tuple(shape)}")
     return shape
+
+
+def _items(value: Any) -> tuple[Any, ...]:
+    try:
+        return tuple(value)
+    except TypeError:
+        return ()
 
 
 def check_x_dict(x_dict: Any, owner: Any) -> XDict:

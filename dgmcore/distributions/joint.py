@@ -8,8 +8,9 @@ from graphlib import CycleError, TopologicalSorter
 import torch
 from torch import nn
 
-from dgmcore import memo
-from dgmcore.distributions.base import Distribution, XDict, check_x_dict, var_list
+from dgmcore.distributions.base import Distribution
+from dgmcore.distributions.inputs import XDict, check_x_dict, var_list
+from dgmcore.distributions.sample_dims import extra_sample_dims, sample_dims
 from dgmcore.distributions.special import Deterministic
 from dgmcore.errors import GraphError, InputTypeError, NoDensityError
 
@@ -22,7 +23,7 @@ def _batch_size(x_dict: XDict, names: tuple[str, ...]) -> int | None:
     Only the joint's own variables count: an unrelated entry (a time step, a
     weight) must not set the batch.
     """
-    pos = memo.sample_dims()
+    pos = sample_dims()
     for n in names:
         v = x_dict.get(n)
         if isinstance(v, torch.Tensor) and v.dim() > pos:
@@ -126,7 +127,7 @@ class JointDistribution(Distribution):
         return torch.Size()
 
     @property
-    def has_reparam(self) -> bool:
+    def has_reparam(self) -> bool:  # type: ignore[override]
         return all(f.has_reparam for f in self._factors)
 
     def _architecture(self) -> list[str]:
@@ -136,21 +137,19 @@ class JointDistribution(Distribution):
             lines.extend("  " + line for line in f._architecture())
         return lines
 
-    def sample(
-        self,
-        x_dict: XDict | None = None,
-        batch_n: int | None = None,
-        sample_shape: Sequence[int] | torch.Size = (),
-        return_all: bool = True,
-        reparam: bool = False,
+    def _draw(
+        self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
-        x_dict = check_x_dict(x_dict, self)
-        shape = self._sample_shape(sample_shape)
+        out = self._ancestral(x_dict, batch_n, sample_shape, reparam)
+        return {v: out[v] for v in self._var}
+
+    def _ancestral(
+        self, x_dict: XDict, batch_n: int | None, shape: torch.Size, reparam: bool
+    ) -> XDict:
+        """``x_dict`` and every variable the factors generate, drawn in topological order."""
         out = dict(x_dict)
         if batch_n is None:
             batch_n = _batch_size(x_dict, self._known)
-        else:
-            self._check_batch_n(batch_n)
         drawn: set[str] = set()
         for f in self._order:
             fvars = f._var
@@ -158,7 +157,7 @@ class JointDistribution(Distribution):
                 continue  # given by the caller: used, never resampled
             if shape and any(c in drawn for c in f._cond_var):
                 # its inputs already carry the sample dims: draw once per input
-                with memo.extra_sample_dims(len(shape)):
+                with extra_sample_dims(len(shape)):
                     new = f.sample(out, return_all=False, reparam=reparam)
             else:
                 new = f.sample(
@@ -166,24 +165,20 @@ class JointDistribution(Distribution):
                 )
             out.update(new)
             drawn.update(new)
-        if return_all:
-            return out
-        return {v: out[v] for v in self._var}
+        return out
 
-    def get_signed_log_prob(
-        self,
-        x_dict: XDict,
-        sum_features: bool = True,
-        feature_dims: Sequence[int] | None = None,
-        prefer_negated: bool = False,
-    ) -> tuple[torch.Tensor, bool]:
+    def _log_density(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
+        total, _, negated = self._signed_log_density(x_dict, False)
+        return (-total if negated else total), 0
+
+    def _signed_log_density(self, x_dict: XDict, prefer_negated: bool) -> tuple[torch.Tensor, int, bool]:
         """The factors' log densities summed, each taken in the sign it computes cheaply.
 
-        A factor given negated (a Bernoulli's cross-entropy) is subtracted, not
-        negated and added; the total is negated where ``prefer_negated`` asks
-        for it and the factors allow it at no cost.
+        One value per sample: each factor's features are summed. A factor given
+        negated (a Bernoulli's cross-entropy) is subtracted, not negated and
+        added; the total is negated where ``prefer_negated`` asks for it and the
+        factors allow it at no cost.
         """
-        x_dict = check_x_dict(x_dict, self)
         total: torch.Tensor | None = None
         negated = prefer_negated
         for f, deterministic in zip(self._order, self._deterministic, strict=True):
@@ -192,7 +187,7 @@ class JointDistribution(Distribution):
                     x_dict = dict(x_dict)
                     x_dict.update(f.sample(x_dict, return_all=False))
                 continue
-            lp, f_negated = f.get_signed_log_prob(x_dict, sum_features, feature_dims, negated)
+            lp, f_negated = f.get_signed_log_prob(x_dict, True, None, negated)
             if total is None:
                 total, negated = lp, f_negated
             elif f_negated == negated:
@@ -203,22 +198,17 @@ class JointDistribution(Distribution):
                 total = total - lp
         if total is None:
             raise NoDensityError(f"{self.prob_text}: no factor of this joint has a density")
-        return total, negated
+        return total, 0, negated
 
-    def get_entropy(
-        self,
-        x_dict: XDict | None = None,
-        sum_features: bool = True,
-        feature_dims: Sequence[int] | None = None,
-    ) -> torch.Tensor:
+    def _entropy(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
         """Entropy of a joint of independent factors (the sum of their entropies)."""
         if any(f._cond_var and set(f._cond_var) & set(self._var) for f in self._factors):
             raise NoDensityError(
                 f"{self.prob_text}: the entropy of a joint with dependent factors has no closed "
                 "form; use Entropy(p, analytical=False)"
             )
-        parts = [f.get_entropy(x_dict, sum_features, feature_dims) for f in self._factors]
-        return torch.stack(torch.broadcast_tensors(*parts)).sum(0)
+        parts = [f.get_entropy(x_dict) for f in self._factors]
+        return torch.stack(torch.broadcast_tensors(*parts)).sum(0), 0
 
     def _moments(
         self, x_dict: XDict | None, n_samples: int, variance: bool
@@ -235,7 +225,7 @@ class JointDistribution(Distribution):
         # n ancestral draws of the parents (a sample dim in front), then
         # E[x] = E[E[x|pa]] and Var[x] = E[Var[x|pa]] + Var[E[x|pa]]
         draws = self.sample(x_dict, sample_shape=(n_samples,))
-        with memo.extra_sample_dims(1):
+        with extra_sample_dims(1):
             mean = last.sample_mean(draws)
             if not variance:
                 return mean.mean(0)
@@ -311,29 +301,13 @@ class MarginalizedDistribution(JointDistribution):
     def prob_factorized_text(self) -> str:
         return f"\\int {self._joint_text} d{','.join(self._hidden)}"
 
-    def sample(
-        self,
-        x_dict: XDict | None = None,
-        batch_n: int | None = None,
-        sample_shape: Sequence[int] | torch.Size = (),
-        return_all: bool = True,
-        reparam: bool = False,
+    def _draw(
+        self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
-        x_dict = check_x_dict(x_dict, self)
-        out = super().sample(x_dict, batch_n, sample_shape, True, reparam)
-        for v in self._hidden:
-            if v not in x_dict:
-                del out[v]
-        if return_all:
-            return out
+        out = self._ancestral(x_dict, batch_n, sample_shape, reparam)  # the hidden ones too
         return {v: out[v] for v in self._var}
 
-    def get_log_prob(
-        self,
-        x_dict: XDict,
-        sum_features: bool = True,
-        feature_dims: Sequence[int] | None = None,
-    ) -> torch.Tensor:
+    def _log_density(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
         raise NoDensityError(
             f"{self.prob_text} marginalises out {list(self._hidden)}; its density is an "
             "integral. Estimate it with dgmcore.losses.log_marginal(joint, proposal, x_dict, k)"

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
 from dgmcore import memo
-from dgmcore.distributions.base import Distribution, XDict, check_x_dict
+from dgmcore.distributions import kl
+from dgmcore.distributions.base import Distribution, fast_view
 from dgmcore.distributions.constants import check_constants, constant_entry, expand_constants
-from dgmcore.distributions.diagnose import check_tensors, check_value_batch, error_class, lead_error
+from dgmcore.distributions.diagnose import (
+    check_lead,
+    check_tensors,
+    check_value_batch,
+    error_class,
+    lead_error,
+)
 from dgmcore.distributions.forward import run_forward, shapes_of
+from dgmcore.distributions.inputs import XDict, check_x_dict
+from dgmcore.distributions.sample_dims import sample_dims
 from dgmcore.errors import DGMError, InputTypeError, NoDensityError, ParameterError, ShapeError
 
 __all__ = ["ParametricDistribution"]
@@ -33,10 +42,25 @@ class ParametricDistribution(Distribution):
 
     Subclass requirements: set the class attributes ``family`` (a
     ``torch.distributions.Distribution`` subclass) and ``params`` (the names of
-    its parameters that may be given). Override :meth:`make_dist` when the
-    family needs more than ``family(**params)``, and :meth:`log_prob_value`
-    when values need converting before scoring (e.g. one-hot labels), with
-    :meth:`accepts_value` when such a value has another shape.
+    its parameters that may be given). Optional:
+
+    * ``defaults``: parameter values used when the caller gives none
+      (``{"temperature": 0.5}``);
+    * ``options``: constructor options that are not parameters of the family,
+      with their defaults (``{"total_count": 1}``); each is set as an attribute
+      before :meth:`setup` runs;
+    * :meth:`setup`: called once by the constructor, after the variables and
+      options are set and before the constant parameters are checked (validate
+      options there);
+    * :meth:`make_dist` when the family needs more than ``family(**params)``;
+    * :meth:`log_prob_value` (always the log density) when values need
+      converting before scoring (e.g. one-hot labels), with
+      :meth:`accepts_value` when such a value has another shape;
+    * :meth:`neg_log_prob_value`, a faster view: *minus* the log density, for a
+      family whose fused loss computes that (a binary cross-entropy). It is
+      used only where it is defined at or below the class that defines
+      :meth:`log_prob_value`, so a subclass that overrides
+      :meth:`log_prob_value` alone always gets its own density.
 
     Example:
         >>> import torch
@@ -53,11 +77,10 @@ class ParametricDistribution(Distribution):
 
     family: ClassVar[type[torch.distributions.Distribution]]
     params: ClassVar[tuple[str, ...]] = ()
-    #: Set by a family whose :meth:`log_prob_value` returns the *negative* log density
-    #: (a cross-entropy, as torch's fused losses give it): the sign is applied after the
-    #: features are summed, on one value per batch element instead of every feature, or
-    #: not at all where a loss subtracts the term (:meth:`get_signed_log_prob`).
-    negated_log_prob: ClassVar[bool] = False
+    #: Parameter values used when the caller gives none.
+    defaults: ClassVar[Mapping[str, Any]] = {}
+    #: Constructor options that are not parameters of the family, with their defaults.
+    options: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(
         self,
@@ -71,19 +94,32 @@ class ParametricDistribution(Distribution):
     ) -> None:
         super().__init__(var, cond_var, name, features_shape, memo)
         cls = type(self)
+        if hasattr(cls, "negated_log_prob"):  # the flag that reversed log_prob_value's sign is gone
+            raise DGMError(
+                f"{cls.__name__} sets negated_log_prob, which dgmcore no longer reads: "
+                "log_prob_value returns the log density; give minus it as neg_log_prob_value"
+            )
         if not hasattr(cls, "family"):
             raise DGMError(f"{cls.__name__} must set the class attribute 'family'")
         if len(self._var) != 1:
             raise InputTypeError(
                 f"{cls.__name__} generates exactly one variable, got var={list(self._var)}"
             )
-        unknown = sorted(set(params) - set(cls.params))
+        unknown = sorted(set(params) - set(cls.params) - set(cls.options))
         if unknown:
             raise InputTypeError(
                 f"{cls.__name__} has no parameter {unknown[0]!r}; its parameters are "
-                f"{list(cls.params)}"
+                f"{list(cls.params)}" + (f" and its options {list(cls.options)}" if cls.options else "")
             )
+        for option, default in cls.options.items():
+            setattr(self, option, params.pop(option, default))
+        for pname, default in cls.defaults.items():
+            if params.get(pname) is None:
+                params[pname] = default
         self.validate_args = validate_args
+        # a faster view of the density, only where it belongs to the class's own density
+        self._neg_view = fast_view(cls, "neg_log_prob_value", "log_prob_value", ParametricDistribution)
+        self.setup()
         self._const_names: list[str] = []
         self._cond_params: dict[str, str] = {}  # parameter -> conditioning variable
         for pname, value in params.items():
@@ -115,16 +151,19 @@ class ParametricDistribution(Distribution):
         self._forward_vars = tuple(v for v in self._cond_var if v not in used)
         self._has_forward = type(self).forward is not ParametricDistribution.forward
         self._has_inputs = bool(self._cond_var)
-        self._n_feat: int | None = None  # feature dims of log_prob's output, once known
         self._constant_cache: tuple[Any, ...] | None = None  # see constants.constant_entry
         self._param_names = frozenset(cls.params)
-        self._inferred = False  # whether features_shape was inferred (for error messages)
         if self._const_names and not self._has_forward and not self._cond_params:
             expand_constants(self)
         elif self._const_names:
             check_constants(self)
+        # declared, or fixed by the constants; else inferred per call from the shapes, never kept
+        self._declared = bool(self._features_shape)
 
     # -- extension points ------------------------------------------------------------
+    def setup(self) -> None:
+        """Validate options (called by the constructor; see "Subclass requirements")."""
+
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         """Return the parameters not fixed at construction (override in subclasses)."""
         return {}
@@ -148,6 +187,10 @@ class ParametricDistribution(Distribution):
     def log_prob_value(self, dist: torch.distributions.Distribution, value: torch.Tensor) -> torch.Tensor:
         """Elementwise log density of ``value`` under ``dist``."""
         return dist.log_prob(value)
+
+    def neg_log_prob_value(self, dist: torch.distributions.Distribution, value: torch.Tensor) -> torch.Tensor:
+        """Elementwise *negative* log density: an optional faster view (see the class docstring)."""
+        return -self.log_prob_value(dist, value)
 
     # -- parameters (memoized) -------------------------------------------------------
     def _build(self, x_dict: XDict) -> tuple[dict[str, Any], torch.distributions.Distribution]:
@@ -187,30 +230,11 @@ class ParametricDistribution(Distribution):
     def _entry(self, x_dict: XDict) -> tuple[dict[str, Any], torch.distributions.Distribution]:
         if not self._has_inputs:
             return constant_entry(self, x_dict)
-        store = memo._state.store
-        if store is None or not self.memo:
-            return self._build(x_dict)
         try:
             vals = [x_dict[v] for v in self._cond_var]
         except KeyError as err:
             raise self._missing(err, x_dict) from None
-        try:
-            # grad mode is part of the key: a result built under no_grad has no graph to reuse
-            if torch.compiler.is_compiling():  # a store local to the traced graph (CompiledLoss)
-                key = (self, torch.is_grad_enabled(), *vals)  # tensors hash by identity
-            else:
-                key = (self, torch.is_grad_enabled(), *[(id(t), t._version) for t in vals])
-        except AttributeError:
-            raise InputTypeError(
-                f"{self.prob_text}: conditioning variables must be tensors, got "
-                f"{ {v: type(x_dict[v]).__name__ for v in self._cond_var} }"
-            ) from None
-        entry = store.get(key)
-        if entry is None:
-            built = self._build(x_dict)
-            store[key] = (built, vals)
-            return built
-        return entry[0]
+        return memo.cached(self, vals, lambda: self._build(x_dict))
 
     def get_params(self, x_dict: XDict | None = None) -> dict[str, torch.Tensor]:
         """The family's parameters given the conditioning variables (memoized)."""
@@ -224,91 +248,83 @@ class ParametricDistribution(Distribution):
     def feature_ndim(self, dist: torch.distributions.Distribution, value: torch.Tensor | None = None) -> int:
         """Number of trailing batch dims of ``dist`` that are feature dims.
 
-        Declared by ``features_shape``, else inferred once from the first
-        parameters seen: all dims after the sample and batch dims. Inside a
-        loss, a conditioned distribution's parameters carry the loss's sample
-        dims only when its inputs do; when ``value`` (the tensor being scored)
-        has exactly those sample dims more than the parameters, the parameters
-        lack them (``p(z|z_prev)`` with ``z`` drawn and ``z_prev`` observed).
+        Declared by ``features_shape``; else a function of the shapes at hand,
+        computed on every call and never kept: all dims after the sample and
+        batch dims. Inside a loss, a conditioned distribution's parameters
+        carry the loss's sample dims only when its inputs do; when ``value``
+        (the tensor being scored) has exactly those sample dims more than the
+        parameters, the parameters lack them (``p(z|z_prev)`` with ``z`` drawn
+        and ``z_prev`` observed).
 
         Raises:
             ShapeError: the parameters of a conditioned distribution have no
-                batch dim in front of the features (the features were read
-                wrongly on first use, or the parameters lost the batch).
+                batch dim in front of the features.
         """
-        n = self._n_feat
-        if n is None:
-            fs = self._features_shape
-            if fs:
-                n = max(len(fs) - len(dist.event_shape), 0)
-            else:
-                bs = dist.batch_shape
-                s = memo.sample_dims()
-                lead = 1 + s if self._has_inputs else 0
-                if (
-                    s
-                    and self._has_inputs
-                    and value is not None
-                    and value.dim() - len(dist.event_shape) - len(bs) == s
-                ):
+        bs = dist.batch_shape
+        if self._declared:
+            n = max(len(self._features_shape) - len(dist.event_shape), 0)
+        elif self._has_inputs:
+            s = sample_dims()
+            lead = 1 + s
+            if value is not None:
+                extra = value.dim() - len(dist.event_shape) - len(bs)
+                if s and extra == s:
                     lead = 1  # the parameters lack the sample dims the value carries
-                n = max(len(bs) - lead, 0)
-                self._features_shape = (bs + dist.event_shape)[len(bs) - n :]
-                self._inferred = True
-            self._n_feat = n
+                elif extra < 0 and value.shape == (bs + dist.event_shape)[-extra:]:
+                    lead = 1 - extra  # the value (batch first) lacks the parameters' sample dims
+            n = max(len(bs) - lead, 0)
+        else:
+            n = len(bs)  # constants: every batch dim of the family is a feature
         # O(1): a batch summed away as features would be a silent wrong answer. (Sample dims
         # may be absent: parameters built from inputs without them score sampled values.)
-        if self._has_inputs and len(dist.batch_shape) <= n:
+        if self._has_inputs and len(bs) <= n:
             raise lead_error(self, dist, n)
         return n
 
-    def _reduce(
-        self, values: torch.Tensor, n_feat: int, sum_features: bool, feature_dims: Sequence[int] | None
-    ) -> torch.Tensor:
-        if not sum_features:
-            return values
-        if feature_dims is not None:
-            return values.sum(dim=tuple(feature_dims))
-        if n_feat == 1:  # the common case: an int dim parses faster than a tuple
-            return values.sum(-1)
-        if n_feat:
-            return values.sum(dim=tuple(range(-n_feat, 0)))
-        return values
+    def features_shape_of(
+        self, dist: torch.distributions.Distribution, value: torch.Tensor | None = None
+    ) -> torch.Size:
+        """The features of one sample under ``dist``: declared, else inferred from the shapes at hand."""
+        if self._declared:
+            return self._features_shape
+        full = dist.batch_shape + dist.event_shape
+        return full[len(dist.batch_shape) - self.feature_ndim(dist, value) :]
 
-    # -- the distribution API ------------------------------------------------------------
+    def _checked(self, x_dict: XDict, value: torch.Tensor | None = None) -> tuple[
+        torch.distributions.Distribution, int
+    ]:
+        """The torch object and its feature dims, its shapes checked against the inputs."""
+        dist = self._entry(x_dict)[1]
+        try:
+            n = self.feature_ndim(dist, value)
+        except ShapeError:
+            check_tensors(self, x_dict, self._cond_var)  # a number where a tensor belongs says so
+            raise
+        if self._has_inputs:
+            dist = check_lead(self, dist, n, x_dict)
+        return dist, n
+
+    # -- the hooks of the Distribution template ---------------------------------------------
     @property
-    def has_reparam(self) -> bool:
+    def has_reparam(self) -> bool:  # type: ignore[override]
         return bool(self.family.has_rsample)
 
-    def sample(
-        self,
-        x_dict: XDict | None = None,
-        batch_n: int | None = None,
-        sample_shape: Sequence[int] | torch.Size = (),
-        return_all: bool = True,
-        reparam: bool = False,
+    def _draw(
+        self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
-        x_dict = check_x_dict(x_dict, self)
-        dist = self._entry(x_dict)[1]
-        shape = self._sample_shape(sample_shape)
-        if batch_n is not None:
-            self._check_batch_n(batch_n)
+        dist, _ = self._checked(x_dict)
+        shape = sample_shape
         if not self._has_inputs:
             shape = shape + (1 if batch_n is None else batch_n,)
         elif batch_n is not None:
             # a conditional distribution draws one sample per input: batch_n may only agree
-            bs, pos = dist.batch_shape, memo._state.sample_ndim
+            bs, pos = dist.batch_shape, sample_dims()
             if len(bs) > pos and bs[pos] != batch_n:
                 raise ShapeError(
                     f"{self.prob_text}: batch_n={batch_n} disagrees with the batch size "
                     f"{bs[pos]} of its inputs {shapes_of(self._inputs(x_dict))}; a conditional "
                     "distribution draws one sample per input (drop batch_n)"
                 )
-        if reparam and not dist.has_rsample:
-            raise DGMError(
-                f"{self.prob_text} ({type(self).__name__}) cannot draw reparameterised "
-                "samples; pass reparam=False"
-            )
         try:
             value = dist.rsample(shape) if reparam else dist.sample(shape)
         except (ValueError, RuntimeError) as err:
@@ -316,26 +332,17 @@ class ParametricDistribution(Distribution):
                 f"{self.prob_text} ({type(self).__name__}) could not draw samples of shape "
                 f"{tuple(shape)} from parameters of batch shape {tuple(dist.batch_shape)}: {err}"
             ) from err
-        self.feature_ndim(dist)
-        if return_all:
-            out = dict(x_dict)
-            out[self._var[0]] = value
-            return out
         return {self._var[0]: value}
 
-    def get_signed_log_prob(
-        self,
-        x_dict: XDict,
-        sum_features: bool = True,
-        feature_dims: Sequence[int] | None = None,
-        prefer_negated: bool = False,
-    ) -> tuple[torch.Tensor, bool]:
-        x_dict = check_x_dict(x_dict, self)
-        dist = self._entry(x_dict)[1]
-        try:
-            value = x_dict[self._var[0]]
-        except KeyError as err:
-            raise self._missing(err, x_dict) from None
+    def _log_density(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
+        values, n, _ = self._score(x_dict, False)
+        return values, n
+
+    def _signed_log_density(self, x_dict: XDict, prefer_negated: bool) -> tuple[torch.Tensor, int, bool]:
+        return self._score(x_dict, self._neg_view)
+
+    def _score(self, x_dict: XDict, negated: bool) -> tuple[torch.Tensor, int, bool]:
+        value = x_dict[self._var[0]]
         try:
             ndim = value.dim()
         except AttributeError:
@@ -343,9 +350,9 @@ class ParametricDistribution(Distribution):
                 f"{self.prob_text}: the value of {self._var[0]!r} must be a torch.Tensor, got "
                 f"{type(value).__name__}"
             ) from None
-        n_feat = self.feature_ndim(dist, value)
+        dist, n_feat = self._checked(x_dict, value)
         fs = self._features_shape
-        if fs and value.shape[ndim - len(fs) :] != fs and not self.accepts_value(value):
+        if self._declared and value.shape[ndim - len(fs) :] != fs and not self.accepts_value(value):
             raise ShapeError(
                 f"{self.prob_text}: {self._var[0]!r} should end in features_shape {tuple(fs)}, "
                 f"got a tensor of shape {tuple(value.shape)}"
@@ -355,41 +362,42 @@ class ParametricDistribution(Distribution):
         if self._has_inputs and ndim <= n_feat + len(dist.event_shape):
             check_value_batch(self, dist, value, n_feat)
         try:
-            lp = self.log_prob_value(dist, value)
+            lp = self.neg_log_prob_value(dist, value) if negated else self.log_prob_value(dist, value)
         except DGMError:
             raise
         except (ValueError, RuntimeError) as err:
             raise ShapeError(
                 f"{self.prob_text}: cannot score {self._var[0]!r} of shape {tuple(value.shape)} "
-                f"under parameters of batch shape {tuple(dist.batch_shape)}: {err}"
+                f"under parameters of batch shape {tuple(dist.batch_shape)} (features "
+                f"{tuple(self.features_shape_of(dist))}): {err}"
             ) from err
-        return self._reduce(lp, n_feat, sum_features, feature_dims), self.negated_log_prob
+        return lp, n_feat, negated
 
-    def get_entropy(
-        self,
-        x_dict: XDict | None = None,
-        sum_features: bool = True,
-        feature_dims: Sequence[int] | None = None,
-    ) -> torch.Tensor:
-        from dgmcore.distributions.registry import entropy
-
-        dist = self.get_dist(x_dict)
+    def _entropy(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
+        dist, n = self._checked(x_dict)
         try:
-            ent = entropy(self, dist)
+            return kl.entropy(self, dist), n
         except NotImplementedError:
             raise NoDensityError(
                 f"{self.prob_text} ({type(self).__name__}) has no closed-form entropy; use "
                 "Entropy(p, analytical=False) for the Monte-Carlo estimate, or register one with "
                 "a plugin's register_entropy hook"
             ) from None
-        return self._reduce(ent, self.feature_ndim(dist), sum_features, feature_dims)
 
-    def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
-        return self.get_dist(x_dict).mean
+    def _mean(self, x_dict: XDict) -> torch.Tensor:
+        return self._moment(x_dict, "mean")
 
-    def sample_variance(self, x_dict: XDict | None = None) -> torch.Tensor:
-        return self.get_dist(x_dict).variance
+    def _variance(self, x_dict: XDict) -> torch.Tensor:
+        return self._moment(x_dict, "variance")
 
-    @property
-    def distribution_name(self) -> str:  # type: ignore[override]
-        return type(self).__name__
+    def _moment(self, x_dict: XDict, which: str) -> torch.Tensor:
+        dist, _ = self._checked(x_dict)
+        try:
+            value = getattr(dist, which)
+        except NotImplementedError:
+            raise NoDensityError(
+                f"{self.prob_text} ({type(self).__name__}) has no closed-form {which}"
+            ) from None
+        if not self._has_inputs:  # one value, not a batch of it: the features only
+            return value  # type: ignore[no-any-return]
+        return value.expand(dist.batch_shape + dist.event_shape)  # type: ignore[no-any-return]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import torch
 
-from dgmcore.distributions.base import Distribution, XDict, check_x_dict
-from dgmcore.errors import InputTypeError, MissingVariableError
+from dgmcore.distributions.base import Distribution
+from dgmcore.distributions.inputs import XDict, check_x_dict
+from dgmcore.errors import DGMError, InputTypeError, MissingVariableError
+
+T = TypeVar("T")
 
 __all__ = ["ReplacedVarDistribution"]
 
@@ -70,47 +73,46 @@ class ReplacedVarDistribution(Distribution):
         return self.base.unwrapped
 
     @property
-    def has_reparam(self) -> bool:
+    def has_reparam(self) -> bool:  # type: ignore[override]
         return self.base.has_reparam
 
     def _architecture(self) -> list[str]:
         return self.base._architecture()
 
-    def _to_base(self, x_dict: XDict | None) -> XDict:
+    def _to_base(self, x_dict: XDict) -> XDict:
         """The base distribution's own variables, under its own names."""
-        x_dict = check_x_dict(x_dict, self)
         return {old: x_dict[new] for old, new in self._in_pairs if new in x_dict}
-
-    def _renamed(self, err: MissingVariableError, x_dict: Any) -> MissingVariableError:
-        """The wrapped distribution's missing-variable error, in this one's names."""
-        given = x_dict if isinstance(x_dict, dict) else {}
-        return MissingVariableError(self._forward.get(err.variable, err.variable), self.prob_text, given)
 
     def _from_base(self, samples: XDict) -> XDict:
         return {self._forward.get(k, k): v for k, v in samples.items()}
 
-    def sample(
-        self,
-        x_dict: XDict | None = None,
-        batch_n: int | None = None,
-        sample_shape: Sequence[int] | torch.Size = (),
-        return_all: bool = True,
-        reparam: bool = False,
-    ) -> XDict:
-        x_dict = check_x_dict(x_dict, self)
+    def _renamed(self, err: DGMError, x_dict: Any) -> DGMError:
+        """The wrapped distribution's error, in this one's formula and variable names."""
+        if isinstance(err, MissingVariableError):
+            given = x_dict if isinstance(x_dict, dict) else {}
+            return MissingVariableError(self._forward.get(err.variable, err.variable), self.prob_text, given)
+        text = str(err).replace(self.base.prob_text, self.prob_text)
+        for old, new in self._forward.items():
+            if old != new:
+                text = text.replace(repr(old), repr(new))
         try:
-            new = self._from_base(
-                self.base.sample(self._to_base(x_dict), batch_n, sample_shape, False, reparam)
-            )
-        except MissingVariableError as err:
-            raise self._renamed(err, x_dict) from None
-        if return_all:
-            out = dict(x_dict)
-            out.update(new)
-            return out
-        return new
+            renamed = type(err)(text)
+        except TypeError:  # an error type with a constructor of its own: keep it as it is
+            return err
+        renamed.__cause__ = err.__cause__
+        return renamed
 
-    # get_log_prob is derived from this one (Distribution.__init_subclass__)
+    def _call(self, method: Callable[..., T], x_dict: XDict, *args: Any) -> T:
+        try:
+            return method(self._to_base(x_dict), *args)
+        except DGMError as err:
+            raise self._renamed(err, x_dict) from err.__cause__
+
+    def _draw(
+        self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
+    ) -> XDict:
+        return self._from_base(self._call(self.base.sample, x_dict, batch_n, sample_shape, False, reparam))
+
     def get_signed_log_prob(
         self,
         x_dict: XDict,
@@ -118,12 +120,15 @@ class ReplacedVarDistribution(Distribution):
         feature_dims: Sequence[int] | None = None,
         prefer_negated: bool = False,
     ) -> tuple[torch.Tensor, bool]:
-        try:
-            return self.base.get_signed_log_prob(
-                self._to_base(x_dict), sum_features, feature_dims, prefer_negated
-            )
-        except MissingVariableError as err:
-            raise self._renamed(err, x_dict) from None
+        # the features are the base's: it sums them (or keeps them) itself
+        x = check_x_dict(x_dict, self)
+        return self._call(self.base.get_signed_log_prob, x, sum_features, feature_dims, prefer_negated)
+
+    def get_log_prob(
+        self, x_dict: XDict, sum_features: bool = True, feature_dims: Sequence[int] | None = None
+    ) -> torch.Tensor:
+        x = check_x_dict(x_dict, self)
+        return self._call(self.base.get_log_prob, x, sum_features, feature_dims)
 
     def get_entropy(
         self,
@@ -131,34 +136,20 @@ class ReplacedVarDistribution(Distribution):
         sum_features: bool = True,
         feature_dims: Sequence[int] | None = None,
     ) -> torch.Tensor:
-        try:
-            return self.base.get_entropy(self._to_base(x_dict), sum_features, feature_dims)
-        except MissingVariableError as err:
-            raise self._renamed(err, x_dict) from None
+        x = check_x_dict(x_dict, self)
+        return self._call(self.base.get_entropy, x, sum_features, feature_dims)
+
+    def _mean(self, x_dict: XDict) -> torch.Tensor:
+        return self._call(self.base.sample_mean, x_dict)
+
+    def _variance(self, x_dict: XDict) -> torch.Tensor:
+        return self._call(self.base.sample_variance, x_dict)
 
     def get_params(self, x_dict: XDict | None = None) -> dict[str, Any]:
-        try:
-            return self.base.get_params(self._to_base(x_dict))
-        except MissingVariableError as err:
-            raise self._renamed(err, x_dict) from None
+        return self._call(self.base.get_params, check_x_dict(x_dict, self))
 
     def get_dist(self, x_dict: XDict | None = None) -> torch.distributions.Distribution:
-        try:
-            return self.base.get_dist(self._to_base(x_dict))
-        except MissingVariableError as err:
-            raise self._renamed(err, x_dict) from None
+        return self._call(self.base.get_dist, check_x_dict(x_dict, self))
 
     def feature_ndim(self, dist: torch.distributions.Distribution) -> int:
         return self.base.feature_ndim(dist)
-
-    def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
-        try:
-            return self.base.sample_mean(self._to_base(x_dict))
-        except MissingVariableError as err:
-            raise self._renamed(err, x_dict) from None
-
-    def sample_variance(self, x_dict: XDict | None = None) -> torch.Tensor:
-        try:
-            return self.base.sample_variance(self._to_base(x_dict))
-        except MissingVariableError as err:
-            raise self._renamed(err, x_dict) from None

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 import torch
 
 from dgmcore import memo
-from dgmcore.distributions.base import Distribution, XDict, check_x_dict
+from dgmcore.distributions.base import Distribution
 from dgmcore.distributions.forward import run_forward
-from dgmcore.errors import InputTypeError, NoDensityError
+from dgmcore.distributions.inputs import XDict, check_x_dict
+from dgmcore.distributions.sample_dims import sample_dims
+from dgmcore.errors import InputTypeError, NoDensityError, ShapeError
 
 __all__ = ["Deterministic", "EmpiricalDistribution"]
 
@@ -35,6 +37,7 @@ class Deterministic(Distribution):
     """
 
     distribution_name = "Deterministic"
+    has_reparam = True  # a function of its inputs: gradients flow through it
 
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         """Compute the variables (override in subclasses)."""
@@ -47,59 +50,33 @@ class Deterministic(Distribution):
         """
         x_dict = check_x_dict(x_dict, self)
         inputs = self._inputs(x_dict)
-        store = memo._state.store
-        key = None
-        if store is not None and self.memo and inputs:
-            # grad mode is part of the key: a value computed under no_grad has no graph
-            key = (
-                self,
-                torch.is_grad_enabled(),
-                *[(id(t), getattr(t, "_version", 0)) for t in inputs.values()],
-            )
-            entry = store.get(key)
-            if entry is not None:
-                return dict(entry[0])
+        _check_tensors(self, inputs, "its inputs")
+        return dict(memo.cached(self, list(inputs.values()), lambda: self._compute(inputs)))
+
+    def _compute(self, inputs: XDict) -> XDict:
         out = run_forward(self, inputs)
         missing = [v for v in self._var if v not in out]
         if missing:
             raise InputTypeError(
                 f"forward of {self.prob_text} must return {list(self._var)}, got {sorted(out)}"
             )
-        if key is not None:
-            store[key] = (out, list(inputs.values()))  # type: ignore[index]
-            return dict(out)
+        _check_tensors(self, {v: out[v] for v in self._var}, "forward's results")
         return out
 
-    def sample(
-        self,
-        x_dict: XDict | None = None,
-        batch_n: int | None = None,
-        sample_shape: Sequence[int] | torch.Size = (),
-        return_all: bool = True,
-        reparam: bool = False,
+    def _draw(
+        self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
-        x_dict = check_x_dict(x_dict, self)
         out = self.get_params(x_dict)
-        shape = self._sample_shape(sample_shape)
-        if shape:  # the value is the same for every sample: expand, no copy
-            new = {v: out[v].expand(*shape, *out[v].shape) for v in self._var}
-        else:
-            new = {v: out[v] for v in self._var}
-        if return_all:
-            merged = dict(x_dict)
-            merged.update(new)
-            return merged
+        new = _batched(self, {v: out[v] for v in self._var}, batch_n, bool(self._cond_var))
+        if sample_shape:  # the value is the same for every sample: expand, no copy
+            new = {v: t.expand(*sample_shape, *t.shape) for v, t in new.items()}
         return new
 
-    @property
-    def has_reparam(self) -> bool:
-        return True
+    def _mean(self, x_dict: XDict) -> torch.Tensor:
+        return self._draw(x_dict, None, torch.Size(), False)[self._var[0]]
 
-    def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
-        return self.sample(x_dict, return_all=False)[self._var[0]]
-
-    def sample_variance(self, x_dict: XDict | None = None) -> torch.Tensor:
-        return torch.zeros_like(self.sample_mean(x_dict))
+    def _variance(self, x_dict: XDict) -> torch.Tensor:
+        return torch.zeros_like(self._mean(x_dict))
 
 
 class EmpiricalDistribution(Distribution):
@@ -117,6 +94,7 @@ class EmpiricalDistribution(Distribution):
     """
 
     distribution_name = "Data distribution"
+    has_reparam = True  # nothing to differentiate: no score-function term is needed
 
     def __init__(self, var: str | Sequence[str], name: str = "p_{data}") -> None:
         super().__init__(var=var, cond_var=(), name=name)
@@ -125,33 +103,40 @@ class EmpiricalDistribution(Distribution):
     def input_var(self) -> list[str]:
         return list(self._var)
 
-    def sample(
-        self,
-        x_dict: XDict | None = None,
-        batch_n: int | None = None,
-        sample_shape: Sequence[int] | torch.Size = (),
-        return_all: bool = True,
-        reparam: bool = False,
+    def _draw(
+        self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
-        x_dict = check_x_dict(x_dict, self)
-        try:
-            new = {v: x_dict[v] for v in self._var}
-        except KeyError as err:
-            raise self._missing(err, x_dict) from None
-        shape = self._sample_shape(sample_shape)
-        if shape:  # the data, once per sample: expand, no copy
-            new = {v: t.expand(*shape, *t.shape) for v, t in new.items()}
-        if return_all:
-            out = dict(x_dict)
-            out.update(new)
-            return out
+        new = {v: x_dict[v] for v in self._var}
+        _check_tensors(self, new, "the data")
+        new = _batched(self, new, batch_n, True)
+        if sample_shape:  # the data, once per sample: expand, no copy
+            new = {v: t.expand(*sample_shape, *t.shape) for v, t in new.items()}
         return new
 
-    @property
-    def has_reparam(self) -> bool:
-        return True  # nothing to differentiate: no score-function term is needed
-
-    def get_log_prob(self, x_dict: XDict, sum_features: bool = True, feature_dims=None):  # type: ignore[no-untyped-def]
+    def _log_density(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
         raise NoDensityError(
             f"{self.prob_text} is the empirical data distribution and has no density"
         )
+
+
+def _check_tensors(p: Distribution, values: XDict, what: str) -> None:
+    bad = {k: type(v).__name__ for k, v in values.items() if not isinstance(v, torch.Tensor)}
+    if bad:
+        raise InputTypeError(f"{p.prob_text}: {what} must be tensors, got {bad}")
+
+
+def _batched(p: Distribution, values: XDict, batch_n: int | None, has_batch: bool) -> XDict:
+    """``values`` checked against ``batch_n``: its batch when they have one, else repeated to it."""
+    if batch_n is None:
+        return values
+    if not has_batch:  # computed from nothing: one value, broadcast over the batch asked for
+        return {v: t.expand(batch_n, *t.shape[1:]) if t.dim() and t.shape[0] == 1 else
+                t.expand(batch_n, *t.shape) for v, t in values.items()}
+    pos = sample_dims()
+    for v, t in values.items():
+        if t.dim() > pos and t.shape[pos] != batch_n:
+            raise ShapeError(
+                f"{p.prob_text}: batch_n={batch_n} disagrees with the batch size {t.shape[pos]} "
+                f"of {v!r} {tuple(t.shape)}; drop batch_n"
+            )
+    return values

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dgmcore import plugins as _plugins
 from dgmcore.losses.arithmetic import MaxLoss, MinLoss
-from dgmcore.losses.base import Loss, SignedLoss
+from dgmcore.losses.base import Loss
 from dgmcore.losses.bounds import ELBO, IWELBO, log_marginal
 from dgmcore.losses.divergences import CrossEntropy, Entropy, KullbackLeibler
 from dgmcore.losses.expectation import Expectation
@@ -33,7 +33,6 @@ __all__ = [
     "MinLoss",
     "Parameter",
     "Prob",
-    "SignedLoss",
     "ValueLoss",
     "log_marginal",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from dgmcore.errors import ShapeError
-from dgmcore.losses.base import Loss, SignedLoss, XDict, _merge, as_loss
+from dgmcore.losses.base import Loss, XDict, _merge, as_loss, unsigned
 
 __all__ = ["BinaryLoss", "UnaryLoss", "MinLoss", "MaxLoss"]
 
@@ -21,7 +21,7 @@ _OPS: dict[str, tuple[Callable[[Any, Any], Any], int, str]] = {
 }
 
 
-class BinaryLoss(SignedLoss):
+class BinaryLoss(Loss):
     """``a op b`` for op in ``+ - * /``; both sides must agree in batch size.
 
     A sum or difference takes each side in the sign it computes cheaply and
@@ -36,15 +36,18 @@ class BinaryLoss(SignedLoss):
         self._additive = op in "+-"
         self._sub = op == "-"
 
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return unsigned(self._eval_signed(x, samples, False))
+
     def _eval_signed(
         self, x: XDict, samples: XDict | None, prefer_negated: bool
     ) -> tuple[torch.Tensor, bool]:
-        ta, na = self.a._eval_signed(x, samples, prefer_negated)
+        ta, na = self.a._signed(x, samples, prefer_negated)
         if not self._additive:  # (-a) * b = -(a * b), a / (-b) = -(a / b)
-            tb, nb = self.b._eval_signed(x, samples, False)
+            tb, nb = self.b._signed(x, samples, False)
             return self._apply(self._fn, ta, tb), na != nb
         # a - b: b is wanted with the opposite sign
-        tb, nb = self.b._eval_signed(x, samples, prefer_negated != self._sub)
+        tb, nb = self.b._signed(x, samples, prefer_negated != self._sub)
         a_negative = na  # the value is (-ta if a_negative else ta) + (-tb if b_negative else tb)
         b_negative = nb != self._sub
         if a_negative == b_negative:  # ta + tb is the value, or its negative
@@ -105,7 +108,7 @@ class BinaryLoss(SignedLoss):
         return sympy.Mul(a, sympy.Pow(b, -1, evaluate=False), evaluate=False)
 
 
-class UnaryLoss(SignedLoss):
+class UnaryLoss(Loss):
     """``-a``, ``|a|``, the batch mean or sum of ``a``, or ``a`` detached."""
 
     _fns: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
@@ -122,16 +125,19 @@ class UnaryLoss(SignedLoss):
         self._fn = self._fns[op]
         self._precedence = 3 if op == "neg" else 4
 
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return unsigned(self._eval_signed(x, samples, False))
+
     def _eval_signed(
         self, x: XDict, samples: XDict | None, prefer_negated: bool
     ) -> tuple[torch.Tensor, bool]:
         op = self.op
         if op == "neg":  # nothing to compute: the sign is handed on
-            value, negated = self.a._eval_signed(x, samples, not prefer_negated)
+            value, negated = self.a._signed(x, samples, not prefer_negated)
             return value, not negated
         if op == "abs":
-            return torch.abs(self.a._eval_signed(x, samples, False)[0]), False
-        value, negated = self.a._eval_signed(x, samples, prefer_negated)  # linear: mean, sum, detach
+            return torch.abs(self.a._signed(x, samples, False)[0]), False
+        value, negated = self.a._signed(x, samples, prefer_negated)  # linear: mean, sum, detach
         return self._fn(value), negated
 
     def _text(self) -> str:

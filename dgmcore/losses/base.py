@@ -9,12 +9,16 @@ from typing import Any, cast
 import torch
 
 from dgmcore import memo
-from dgmcore.distributions.base import check_x_dict
+from dgmcore.distributions.base import fast_view
+from dgmcore.distributions.inputs import check_x_dict
 from dgmcore.errors import InputTypeError
 
-__all__ = ["Loss", "SignedLoss", "as_loss"]
+__all__ = ["Loss", "as_loss", "unsigned"]
 
 XDict = dict[str, Any]
+
+#: Per loss class: whether its ``_eval_signed`` may stand for its ``_eval`` (fixed per class).
+_VIEWS: dict[type, bool] = {}
 
 
 def _merge(*groups: Iterable[str]) -> tuple[str, ...]:
@@ -50,8 +54,11 @@ class Loss:
     ``_eval(x_dict, samples)`` (return the value; put any variables sampled
     into ``samples`` when it is not ``None``), ``_text()`` (the plain-text
     formula) and ``_symbolic()`` (a sympy expression, see :mod:`dgmcore.latex`).
-    A term computed most cheaply as its negative subclasses :class:`SignedLoss`
-    and implements ``_eval_signed`` instead of ``_eval`` (docs/writing-losses.md).
+    A term computed most cheaply as its negative may also implement the
+    optional faster view ``_eval_signed`` (docs/writing-losses.md); composite
+    losses evaluate their terms through :meth:`_signed`, which uses the view
+    only where it is defined at or below the class that defines ``_eval``, so
+    a subclass that overrides ``_eval`` alone is never bypassed.
 
     Example:
         >>> from dgmcore.losses import Parameter, ValueLoss
@@ -96,17 +103,8 @@ class Loss:
                 its distribution's ``features_shape``.
         """
         x = check_x_dict(x_dict, self)
-        state = memo._state
-        if state.depth:  # nested: share the outer scope
+        with memo.scope():  # re-entrant: a nested eval shares the outer scope
             return self._eval_outer(x, return_dict, return_all)
-        state.depth = 1
-        state.store = None if state.disabled else {}
-        try:
-            return self._eval_outer(x, return_dict, return_all)
-        finally:
-            state.depth = 0
-            state.store = None
-            state.sample_ndim = 0
 
     __call__ = eval
 
@@ -127,16 +125,25 @@ class Loss:
     def _eval_signed(
         self, x: XDict, samples: XDict | None, prefer_negated: bool
     ) -> tuple[torch.Tensor, bool]:
-        """``(value, negated)``: the value, or its negative when ``negated``.
+        """``(value, negated)``: an optional faster view of :meth:`_eval`.
 
-        Lets a term computed most cheaply with the opposite sign (a
-        cross-entropy standing for a log-likelihood, a difference) reach a sum
-        or a difference without a negation of its own: ``-ELBO`` and
-        ``KL - E[log p(x|z)]`` add the binary cross-entropy, as a hand-written
-        loss does. ``prefer_negated`` is the sign the caller would rather
-        have; an override may ignore it. The default is :meth:`_eval`, not
-        negated; override both together (see :class:`SignedLoss`).
+        The value, or its negative when ``negated``. Lets a term computed most
+        cheaply with the opposite sign (a cross-entropy standing for a
+        log-likelihood, a difference) reach a sum or a difference without a
+        negation of its own: ``-ELBO`` and ``KL - E[log p(x|z)]`` add the
+        binary cross-entropy, as a hand-written loss does. ``prefer_negated``
+        is the sign the caller would rather have; an override may ignore it.
+        This default is never called by :meth:`_signed`.
         """
+        return self._eval(x, samples), False
+
+    def _signed(self, x: XDict, samples: XDict | None, prefer_negated: bool) -> tuple[torch.Tensor, bool]:
+        """``(value, negated)`` of this term: what a composite loss calls on its terms."""
+        view = _VIEWS.get(type(self))
+        if view is None:
+            view = _VIEWS[type(self)] = fast_view(type(self), "_eval_signed", "_eval", Loss)
+        if view:
+            return self._eval_signed(x, samples, prefer_negated)
         return self._eval(x, samples), False
 
     # -- text ------------------------------------------------------------------------
@@ -241,20 +248,10 @@ class Loss:
         )
 
 
-class SignedLoss(Loss):
-    """A loss whose evaluation is written as :meth:`Loss._eval_signed`.
-
-    :meth:`_eval` applies the sign that :meth:`_eval_signed` leaves over.
-    """
-
-    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        value, negated = self._eval_signed(x, samples, False)
-        return -value if negated else value
-
-    def _eval_signed(
-        self, x: XDict, samples: XDict | None, prefer_negated: bool
-    ) -> tuple[torch.Tensor, bool]:
-        raise NotImplementedError(f"{type(self).__name__} does not implement _eval_signed")
+def unsigned(signed: tuple[torch.Tensor, bool]) -> torch.Tensor:
+    """The value of a ``(value, negated)`` pair (from ``_eval_signed``)."""
+    value, negated = signed
+    return -value if negated else value
 
 
 def _binary(a: Loss, b: Loss, op: str) -> Loss:

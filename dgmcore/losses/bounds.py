@@ -10,8 +10,9 @@ import torch
 
 from dgmcore import memo
 from dgmcore.distributions.base import Distribution, check_x_dict
+from dgmcore.distributions.sample_dims import extra_sample_dims
 from dgmcore.errors import InputTypeError
-from dgmcore.losses.base import Loss, SignedLoss, XDict
+from dgmcore.losses.base import Loss, XDict
 from dgmcore.losses.expectation import Expectation
 from dgmcore.losses.terms import LogProb, check_distribution
 
@@ -25,7 +26,7 @@ def _inputs(p: Distribution, q: Distribution) -> list[str]:
     return out
 
 
-class ELBO(SignedLoss):
+class ELBO(Loss):
     """The evidence lower bound :math:`\\mathbb{E}_{q(z|x)}[\\log p(x,z) - \\log q(z|x)]`.
 
     A bound: the value to maximise, one per batch element. Train on
@@ -61,11 +62,14 @@ class ELBO(SignedLoss):
         self._inner = Expectation(q, LogProb(p) - LogProb(q), sample_shape)
         super().__init__(_inputs(p, q))
 
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return self._inner._eval(x, samples)
+
     def _eval_signed(
         self, x: XDict, samples: XDict | None, prefer_negated: bool
     ) -> tuple[torch.Tensor, bool]:
         # -ELBO is E_q[log q - log p]: no negation of its own
-        return self._inner._eval_signed(x, samples, prefer_negated)
+        return self._inner._signed(x, samples, prefer_negated)
 
     def _text(self) -> str:
         return f"E_{{{self.q.prob_text}}}[log {self.p.prob_text} - log {self.q.prob_text}]"
@@ -153,7 +157,7 @@ def _log_mean_weight(
     draw = q.sample(x, sample_shape=(k,), return_all=True, reparam=reparam)
     if samples is not None:
         samples.update({v: draw[v] for v in q.var})
-    with memo.extra_sample_dims(1):
+    with extra_sample_dims(1):
         log_q = q.get_log_prob(draw)
         log_w = p.get_log_prob(draw) - log_q
     bound = torch.logsumexp(log_w, dim=0) - math.log(k)

@@ -85,13 +85,8 @@ class CompiledLoss(Loss):
 
     def _run(self, x: XDict, with_samples: bool) -> tuple[torch.Tensor, XDict | None]:
         samples: XDict | None = {} if with_samples else None
-        state = memo._state
-        saved = state.store
-        state.store = None if state.disabled else {}  # lives only while tracing: see the class docstring
-        try:
+        with memo.scope(store={}):  # a store that lives only while tracing: see the class docstring
             return self.loss._eval(x, samples), samples
-        finally:
-            state.store = saved
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
         if not self._warm:  # see the class docstring

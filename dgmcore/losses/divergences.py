@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from dgmcore.distributions.base import Distribution
-from dgmcore.distributions.registry import kl_divergence
+from dgmcore.distributions.kl import kl_divergence
 from dgmcore.errors import DGMError, KLNotFoundError, NoDensityError, ShapeError
 from dgmcore.losses.base import Loss, XDict
 from dgmcore.losses.expectation import Expectation

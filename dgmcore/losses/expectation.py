@@ -7,15 +7,15 @@ from typing import Any
 
 import torch
 
-from dgmcore import memo
 from dgmcore.distributions.base import Distribution, sample_shape_of
-from dgmcore.losses.base import Loss, SignedLoss, XDict, as_loss
+from dgmcore.distributions.sample_dims import extra_sample_dims, sample_dims
+from dgmcore.losses.base import Loss, XDict, as_loss, unsigned
 from dgmcore.losses.terms import check_distribution
 
 __all__ = ["Expectation"]
 
 
-class Expectation(SignedLoss):
+class Expectation(Loss):
     """:math:`\\mathbb{E}_{p}[f]`, estimated with ``sample_shape`` samples per batch element.
 
     The sample dimensions are averaged out, so the result keeps one value per
@@ -88,26 +88,29 @@ class Expectation(SignedLoss):
         self._unconditioned = not p.input_var
 
     def _batch_n(self, x: XDict) -> int | None:
-        pos = memo.sample_dims()
+        pos = sample_dims()
         for v in self._batch_from:
             t = x.get(v)
             if isinstance(t, torch.Tensor) and t.dim() > pos:
                 return int(t.shape[pos])
         return None
 
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return unsigned(self._eval_signed(x, samples, False))
+
     def _eval_signed(
         self, x: XDict, samples: XDict | None, prefer_negated: bool
     ) -> tuple[torch.Tensor, bool]:
         # linear in f: the sign f is computed in passes through (the surrogate's too)
         if self._direct:
-            return self.f._eval_signed(x, samples, prefer_negated)
+            return self.f._signed(x, samples, prefer_negated)
         shape = self._draw_shape
         batch_n = self._batch_n(x) if self._batch_from else None
         draw = self.p.sample(x, batch_n, shape, return_all=True, reparam=self._rsample)
         if samples is not None:
             samples.update({v: draw[v] for v in self.p.var})
         if shape:
-            with memo.extra_sample_dims(len(shape)):
+            with extra_sample_dims(len(shape)):
                 value, negated = self._score_value(draw, samples, prefer_negated)
         else:  # one sample, no sample dim: nothing to declare
             value, negated = self._score_value(draw, samples, prefer_negated)
@@ -122,7 +125,7 @@ class Expectation(SignedLoss):
         self, draw: XDict, samples: XDict | None, prefer_negated: bool
     ) -> tuple[torch.Tensor, bool]:
         """``f`` on the draw; with the score-function surrogate when ``p`` is not reparameterised."""
-        value, negated = self.f._eval_signed(draw, samples, prefer_negated)
+        value, negated = self.f._signed(draw, samples, prefer_negated)
         if self._score:
             # REINFORCE surrogate: same value, gradient f * grad log p
             logp = self.p.get_log_prob(draw)

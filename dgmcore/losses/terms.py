@@ -9,7 +9,7 @@ import torch
 
 from dgmcore.distributions.base import Distribution
 from dgmcore.errors import InputTypeError
-from dgmcore.losses.base import SignedLoss, XDict
+from dgmcore.losses.base import Loss, XDict
 
 __all__ = ["LogProb", "Prob", "check_distribution"]
 
@@ -21,7 +21,7 @@ def check_distribution(p: Any, owner: str) -> Distribution:
     return p
 
 
-class LogProb(SignedLoss):
+class LogProb(Loss):
     """:math:`\\log p(x|z)`, one value per batch element (features summed).
 
     Example:
@@ -46,6 +46,9 @@ class LogProb(SignedLoss):
         self.sum_features = sum_features
         self.feature_dims = feature_dims
 
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return self.p.get_log_prob(x, self.sum_features, self.feature_dims)
+
     def _eval_signed(
         self, x: XDict, samples: XDict | None, prefer_negated: bool
     ) -> tuple[torch.Tensor, bool]:
@@ -66,11 +69,6 @@ class Prob(LogProb):
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
         return self.p.get_log_prob(x, self.sum_features, self.feature_dims).exp()
-
-    def _eval_signed(
-        self, x: XDict, samples: XDict | None, prefer_negated: bool
-    ) -> tuple[torch.Tensor, bool]:
-        return self._eval(x, samples), False
 
     def _text(self) -> str:
         return self.p.prob_text

@@ -125,7 +125,7 @@ class Model:
         Keyword arguments are passed to the loss's ``eval`` (``return_dict`` is
         not one for a training step: use :meth:`test` or ``loss.eval``).
         """
-        if memo._state.depth:  # parameters memoized before the step would be reused after it
+        if memo.is_open():  # parameters memoized before the step would be reused after it
             raise DGMError(
                 "Model.train was called inside an open dgmcore.memo.scope(): networks' results "
                 "memoized before the optimizer step would be reused after it. Call train "

@@ -17,6 +17,7 @@ if str(ROOT) not in sys.path:  # --import-mode=importlib does not add the rootdi
     sys.path.insert(0, str(ROOT))
 
 from dgmcore import memo, plugins  # noqa: E402
+from dgmcore.distributions import sample_dims  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -29,5 +30,4 @@ def _seed_and_clean_memo():
     torch.manual_seed(0)
     with plugins.isolated():
         yield
-    state = memo._state
-    assert state.depth == 0 and state.store is None and state.sample_ndim == 0 and state.disabled == 0
+    assert not memo.is_open() and not memo.is_active() and sample_dims() == 0

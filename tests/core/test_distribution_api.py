@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from dgmcore.distributions import Distribution, EmpiricalDistribution, ParametricDistribution
-from dgmcore.errors import NoDensityError
+from dgmcore.errors import NoDensityError, ShapeError
 from dgmcore.losses import LogProb, Prob
 from tests.core.families import Bernoulli, Decoder, Doubler, Encoder, Normal
 
@@ -70,7 +70,7 @@ def test_constant_and_conditioning_variable_together() -> None:
     torch.testing.assert_close(
         p.get_log_prob({"x": x, "z": z}), torch.distributions.Normal(z, 2.0).log_prob(x).sum(-1)
     )
-    assert p.features_shape == (3,)
+    assert p.features_shape == ()  # inferred per call from the shapes at hand, never kept
 
 
 def test_constants_are_buffers_that_follow_the_module() -> None:
@@ -108,7 +108,7 @@ def test_network_distribution_with_learned_constant() -> None:
     torch.testing.assert_close(lp, expected)
     lp.sum().backward()
     assert p.scale.grad is not None and p.fc.weight.grad is not None
-    assert p.features_shape == (4,)
+    assert p.features_shape == ()  # not declared: inferred per call, never kept
     assert p.sample({"z": z}, sample_shape=(3,))["x"].shape == (3, 6, 4)
 
 
@@ -167,15 +167,20 @@ def test_feature_dims_and_sum_features() -> None:
     torch.testing.assert_close(p.get_entropy({"z": z}, feature_dims=[1]), ent.sum(1))
 
 
-def test_features_shape_is_inferred_from_the_first_parameters() -> None:
+def test_features_are_inferred_per_call_and_a_failed_call_changes_nothing() -> None:
+    # bad-input R01: one unbatched call used to fix the features for every later call
     q = Encoder(x_dim=4, z_dim=3)
+    x, z = torch.randn(8, 4), torch.randn(8, 3)
+    before = q.get_log_prob({"x": x, "z": z})
+    with pytest.raises(ShapeError, match="leading"):
+        q.sample({"x": torch.zeros(4)})  # one example without its batch dimension
+    q.sample({"x": torch.randn(5, 4)}, sample_shape=(2,))
     assert q.features_shape == ()
-    q.sample({"x": torch.randn(5, 4)})
-    assert q.features_shape == (3,)
-    # inferred under sample dims as well: the dims before the batch are not features
+    after = q.get_log_prob({"x": x, "z": z})
+    assert after.shape == (8,)
+    torch.testing.assert_close(after, before)
     q2 = Encoder(x_dim=4, z_dim=3)
-    q2.sample({"x": torch.randn(5, 4)}, sample_shape=(2,))
-    assert q2.features_shape == (3,)
+    assert q2.sample({"x": torch.randn(5, 4)}, sample_shape=(2,))["z"].shape == (2, 5, 3)
 
 
 def test_declared_features_shape_wins() -> None:

@@ -11,21 +11,20 @@ import pytest
 import torch
 from torch import nn
 
+from dgmcore.distributions import extra_sample_dims
 from dgmcore.errors import InputTypeError, ParameterError, ShapeError
 from tests.core.families import Doubler, Encoder, Normal
 
 
-def test_features_inferred_from_sample_dims_on_first_use_are_reported_later() -> None:
-    # a first call outside any loss with sample dims makes them look like features; a later
-    # call must not sum the batch away silently
+def test_a_call_with_sample_dims_outside_a_loss_changes_no_later_call() -> None:
+    # bad-input R01: a first call whose sample dims looked like features fixed them for good
     q = Encoder()
-    q.get_log_prob({"x": torch.randn(5, 4).expand(2, 5, 4), "z": torch.randn(2, 5, 2)})
-    with pytest.raises(ShapeError, match=r"inferred as \(5, 2\) on first use.*features_shape"):
-        q.get_log_prob({"x": torch.randn(5, 4), "z": torch.randn(5, 2)})
-    declared = Encoder()
-    declared._features_shape = torch.Size([2])  # as features_shape=[2] at construction
-    declared.get_log_prob({"x": torch.randn(5, 4).expand(2, 5, 4), "z": torch.randn(2, 5, 2)})
-    assert declared.get_log_prob({"x": torch.randn(5, 4), "z": torch.randn(5, 2)}).shape == (5,)
+    x, z = torch.randn(5, 4), torch.randn(5, 2)
+    expected = q.get_log_prob({"x": x, "z": z})
+    with extra_sample_dims(1):  # scored with one sample dim: one value per sample and input
+        assert q.get_log_prob({"x": x.expand(2, 5, 4), "z": torch.randn(2, 5, 2)}).shape == (2, 5)
+    q.get_log_prob({"x": x.expand(2, 5, 4), "z": torch.randn(2, 5, 2)})  # ambiguous outside a loss
+    torch.testing.assert_close(q.get_log_prob({"x": x, "z": z}), expected)
 
 
 def test_a_numpy_value_is_an_input_type_error_naming_the_variable() -> None:
@@ -80,7 +79,8 @@ def test_a_value_without_its_batch_dim_is_not_broadcast() -> None:
     with pytest.raises(ShapeError, match=r"\(3,\) has no batch dimension.*\(4, 3\)"):
         p.get_log_prob({"z": torch.zeros(4, 3), "x": torch.zeros(3)})
     # an observation may omit sample dims: scored under each sampled latent
-    assert p.get_log_prob({"z": torch.zeros(5, 4, 3), "x": torch.zeros(4, 3)}).shape == (5, 4)
+    with extra_sample_dims(1):
+        assert p.get_log_prob({"z": torch.zeros(5, 4, 3), "x": torch.zeros(4, 3)}).shape == (5, 4)
 
 
 def test_a_constant_tensor_is_copied_and_a_parameter_is_shared() -> None:

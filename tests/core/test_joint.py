@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from dgmcore.distributions import Distribution, JointDistribution
+from dgmcore.distributions import Distribution, JointDistribution, extra_sample_dims
 from dgmcore.errors import GraphError, InputTypeError, MissingVariableError, NoDensityError
 from tests.core.families import Bernoulli, Decoder, Doubler, Encoder, Normal
 
@@ -111,7 +111,8 @@ def test_random_dag_graph_order_and_log_prob(seed: int) -> None:
         torch.distributions.Normal(f.loc, f.scale).log_prob(s[f.var[0]]).sum(-1)
         for f in factors
     )
-    lp = joint.get_log_prob(s)
+    with extra_sample_dims(1):  # scored outside a loss: say which leading dim is the sample's
+        lp = joint.get_log_prob(s)
     assert lp.shape == (2, 3)
     torch.testing.assert_close(lp, ref.expand(2, 3))
 

@@ -97,7 +97,7 @@ def test_the_store_is_dropped_when_the_scope_ends() -> None:
         b = q.get_params({"x": x})
         assert q.calls == 1 and a["loc"] is b["loc"]
         assert memo.is_active()
-    assert memo._state.store is None and not memo.is_active()
+    assert not memo.is_open() and not memo.is_active()
     c = q.get_params({"x": x})
     assert q.calls == 2 and c["loc"] is not a["loc"]
 
@@ -171,10 +171,10 @@ def test_scope_is_closed_after_an_exception() -> None:
     q, _, _, loss = vae()
     with pytest.raises(KeyError):
         loss.eval({"not_x": X})
-    assert not memo.is_active() and memo._state.depth == 0
+    assert not memo.is_active() and not memo.is_open()
     with pytest.raises(RuntimeError), memo.scope():
         raise RuntimeError("boom")
-    assert not memo.is_active() and memo._state.depth == 0
+    assert not memo.is_active() and not memo.is_open()
 
 
 def test_deterministic_and_renamed_distributions_share_the_memo() -> None:
@@ -234,7 +234,7 @@ def test_no_memory_growth_over_1000_evaluations() -> None:
     finally:
         torch.set_num_threads(threads)
     assert after <= before
-    assert q.calls == 1020 and memo._state.store is None
+    assert q.calls == 1020 and not memo.is_open()
 
 
 def test_a_result_computed_under_no_grad_is_not_reused_with_grad_on() -> None:

@@ -11,6 +11,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dgmcore.distributions import extra_sample_dims
 from tests.core.families import Categorical, MultivariateNormal, Normal
 
 features = st.lists(st.integers(1, 4), min_size=0, max_size=3).map(tuple)
@@ -42,7 +43,7 @@ def test_conditional_shapes(fs: tuple[int, ...], batch: int, ss: tuple[int, ...]
     z = torch.randn(batch, *fs)
     x = p.sample({"z": z}, sample_shape=ss)["x"]
     assert x.shape == (*ss, batch, *fs)
-    assert p.features_shape == fs
+    assert p.features_shape == (fs if declare else ())  # inferred per call, never kept
     lp = p.get_log_prob({"z": z, "x": x})
     assert lp.shape == (*ss, batch)
     ref = torch.distributions.Normal(z, 1.0).log_prob(x)
@@ -62,11 +63,12 @@ def test_joint_prepends_sample_dims_once(fs: tuple[int, ...], batch: int, ss: tu
     s = joint.sample(batch_n=batch, sample_shape=ss)
     for v in "xyz":
         assert s[v].shape == (*ss, batch, *fs), v
-    lp = joint.get_log_prob(s)
-    assert lp.shape == (*ss, batch)
-    torch.testing.assert_close(
-        lp, prior.get_log_prob(s) + mid.get_log_prob(s) + top.get_log_prob(s)
-    )
+    with extra_sample_dims(len(ss)):  # scored outside a loss: the sample dims are declared
+        lp = joint.get_log_prob(s)
+        assert lp.shape == (*ss, batch)
+        torch.testing.assert_close(
+            lp, prior.get_log_prob(s) + mid.get_log_prob(s) + top.get_log_prob(s)
+        )
 
 
 @SETTINGS
@@ -79,7 +81,8 @@ def test_joint_with_conditioning_input(fs: tuple[int, ...], batch: int, ss: tupl
     s = joint.sample({"x": x}, sample_shape=ss)
     assert s["x"] is x
     assert s["z"].shape == s["y"].shape == (*ss, batch, *fs)
-    assert joint.get_log_prob(s).shape == (*ss, batch)
+    with extra_sample_dims(len(ss)):
+        assert joint.get_log_prob(s).shape == (*ss, batch)
 
 
 @SETTINGS
@@ -89,7 +92,6 @@ def test_categorical_event_shapes(fs: tuple[int, ...], batch: int, ss: tuple[int
     logits = torch.randn(batch, *fs, k)
     c = p.sample({"l": logits}, sample_shape=ss)["c"]
     assert c.shape == (*ss, batch, *fs)
-    assert p.features_shape == fs
     assert p.get_log_prob({"l": logits, "c": c}).shape == (*ss, batch)
 
 

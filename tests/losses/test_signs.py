@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 from torch.distributions import Normal as TNormal
 from torch.nn import functional as F
 
-from dgmcore.distributions import Distribution, ParametricDistribution
-from dgmcore.errors import NoDensityError
+from dgmcore.distributions import ParametricDistribution
+from dgmcore.errors import DGMError, NoDensityError
 from dgmcore.losses import ELBO, KullbackLeibler, LogProb, Loss, ValueLoss
 from dgmcore.losses.arithmetic import BinaryLoss, UnaryLoss
 from tests.families import Normal
@@ -30,9 +30,10 @@ class CrossEntropyBernoulli(ParametricDistribution):
 
     family = torch.distributions.Bernoulli
     params = ("logits",)
-    negated_log_prob = True
-
     def log_prob_value(self, dist, value):  # type: ignore[no-untyped-def]
+        return -self.neg_log_prob_value(dist, value)
+
+    def neg_log_prob_value(self, dist, value):  # type: ignore[no-untyped-def]
         return F.binary_cross_entropy_with_logits(dist.logits, value, reduction="none")
 
 
@@ -224,7 +225,6 @@ def test_an_override_of_either_view_is_what_losses_see():
         joint_ref = ref + 1.0 + TNormal(0.0, 1.0).log_prob(data["z"]).sum(-1)
         torch.testing.assert_close((p * prior).get_log_prob(data), joint_ref)
     assert NegatedShiftedNormal(loc="z", scale=1.0, var=["x"], cond_var=["z"]).get_signed_log_prob(data)[1]
-    assert ShiftedNormal.get_signed_log_prob.__doc__ == Distribution.get_signed_log_prob.__doc__
 
 
 def test_a_marginal_has_no_density_through_a_loss_either():
@@ -235,3 +235,30 @@ def test_a_marginal_has_no_density_through_a_loss_either():
         LogProb(marginal).eval({"x": x})
     with pytest.raises(NoDensityError, match="log_marginal"):
         (-LogProb(marginal)).eval({"x": x})
+
+
+class LogDensityBernoulli(CrossEntropyBernoulli):
+    """A third party's Bernoulli: log_prob_value overridden with a log density, as documented."""
+
+    def log_prob_value(self, dist, value):  # type: ignore[no-untyped-def]
+        return torch.distributions.Bernoulli(logits=dist.logits).log_prob(value)
+
+
+def test_a_subclass_that_overrides_the_log_density_never_gets_a_wrong_sign():
+    # issue 13: the inherited negated_log_prob flag turned -2.079 into +2.079, silently
+    p = LogDensityBernoulli(logits=torch.zeros(3), var=["x"])
+    data = {"x": torch.ones(1, 3)}
+    expected = 3 * torch.log(torch.tensor(0.5))
+    torch.testing.assert_close(p.get_log_prob(data), expected.reshape(1))
+    value, negated = p.get_signed_log_prob(data, prefer_negated=True)
+    torch.testing.assert_close(-value if negated else value, expected.reshape(1))
+    for loss, want in ((LogProb(p), expected), (-LogProb(p), -expected), (1.0 - LogProb(p), 1.0 - expected)):
+        torch.testing.assert_close(loss.eval(data), want.reshape(1))
+
+
+def test_the_removed_sign_flag_is_refused_rather_than_misread():
+    class OldStyle(CrossEntropyBernoulli):
+        negated_log_prob = True
+
+    with pytest.raises(DGMError, match="neg_log_prob_value"):
+        OldStyle(logits=0.0, var=["x"], features_shape=[2])

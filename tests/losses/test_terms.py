@@ -10,7 +10,7 @@ import torch
 from torch.distributions import Bernoulli as TBernoulli
 from torch.distributions import Normal as TNormal
 
-from dgmcore.errors import InputTypeError
+from dgmcore.errors import InputTypeError, ShapeError
 from dgmcore.losses import (
     ConstantVar,
     Expectation,
@@ -40,7 +40,11 @@ def test_log_prob_sum_features_false_and_feature_dims():
     x, z = torch.randn(4, 3), torch.randn(4, 3)
     elementwise = TNormal(z, 0.5).log_prob(x)
     torch.testing.assert_close(p.log_prob(sum_features=False).eval({"x": x, "z": z}), elementwise)
-    torch.testing.assert_close(p.log_prob(feature_dims=[0]).eval({"x": x, "z": z}), elementwise.sum(0))
+    torch.testing.assert_close(p.log_prob(feature_dims=[1]).eval({"x": x, "z": z}), elementwise.sum(1))
+    # D2: an empty list sums nothing (torch's sum(dim=()) would sum the batch away too)
+    torch.testing.assert_close(p.log_prob(feature_dims=[]).eval({"x": x, "z": z}), elementwise)
+    with pytest.raises(ShapeError, match="feature dimensions"):  # dim 0 is the batch
+        p.log_prob(feature_dims=[0]).eval({"x": x, "z": z})
     torch.testing.assert_close(p.log_prob().eval({"x": x, "z": z}), elementwise.sum(-1))
 
 

@@ -42,7 +42,6 @@ class Bernoulli(ParametricDistribution):
 
     family = torch.distributions.Bernoulli
     params = ("probs", "logits")
-    negated_log_prob = True  # the sign is applied after the features are summed
 
     def make_dist(
         self, params: dict[str, Any], validate_args: bool = False
@@ -60,9 +59,16 @@ class Bernoulli(ParametricDistribution):
     def log_prob_value(  # type: ignore[override]
         self, dist: torch.distributions.Bernoulli, value: torch.Tensor
     ) -> torch.Tensor:
-        """The binary cross-entropy, i.e. *minus* the log-likelihood (``negated_log_prob``).
+        """:math:`x \\log p + (1 - x) \\log(1 - p)`, elementwise: minus the binary cross-entropy."""
+        return -self.neg_log_prob_value(dist, value)
 
-        Exact for 0/1 values, defined on all of [0, 1].
+    def neg_log_prob_value(  # type: ignore[override]
+        self, dist: torch.distributions.Bernoulli, value: torch.Tensor
+    ) -> torch.Tensor:
+        """The binary cross-entropy, *minus* the log-likelihood: the faster view, torch's fused loss.
+
+        Exact for 0/1 values, defined on all of [0, 1]. Losses take it as it is and
+        add it where they subtract the log-likelihood (``-ELBO``): no negation.
         """
         logits = dist.logits
         if not value.is_floating_point():
@@ -70,7 +76,7 @@ class Bernoulli(ParametricDistribution):
         # checked only when asked: a pass over the data on every call would cost time
         if self.validate_args and not bool(((value >= 0) & (value <= 1)).all()):
             raise ShapeError(
-                f"{self.prob_text}: values of {self._var[0]!r} must lie in [0, 1] (validate_args=True), "
+                f"{self.prob_text}: values of {self.var[0]!r} must lie in [0, 1] (validate_args=True), "
                 f"got values from {value.min().item():g} to {value.max().item():g}"
             )
         if logits.shape != value.shape:
@@ -104,6 +110,12 @@ class FactorizedBernoulli(Bernoulli):
     ) -> torch.Tensor:
         lp = super().log_prob_value(dist, value)
         return torch.where(value != 0, lp, torch.zeros((), dtype=lp.dtype, device=lp.device))
+
+    def neg_log_prob_value(  # type: ignore[override]  # as Bernoulli's
+        self, dist: torch.distributions.Bernoulli, value: torch.Tensor
+    ) -> torch.Tensor:
+        nlp = super().neg_log_prob_value(dist, value)
+        return torch.where(value != 0, nlp, torch.zeros((), dtype=nlp.dtype, device=nlp.device))
 
 
 # -- analytic KL pairs and entropies -------------------------------------------------------

@@ -92,13 +92,14 @@ class Categorical(ParametricDistribution):
     ) -> torch.Tensor:
         if value.is_floating_point():
             # one-hot only as batch + features + (K,): O(1); float labels lack the K dim
-            if value.dim() < len(self.features_shape) + 2 or value.shape[-1] != dist.logits.shape[-1]:
+            fs = self.features_shape_of(dist, value)
+            if value.dim() < len(fs) + 2 or value.shape[-1] != dist.logits.shape[-1]:
                 raise self._not_one_hot(dist, value)
             return _one_hot_log_prob(self, dist.logits, value)
         return _label_log_prob(dist.logits, value)
 
     def _not_one_hot(self, dist: torch.distributions.Categorical, value: torch.Tensor) -> ShapeError:
-        k, fs, v = dist.logits.shape[-1], tuple(self.features_shape), self.var[0]
+        k, fs, v = dist.logits.shape[-1], tuple(self.features_shape_of(dist, value)), self.var[0]
         looks_like_labels = value.dim() >= len(fs) and tuple(value.shape[value.dim() - len(fs) :]) == fs
         hint = (
             f"it looks like class labels stored as floats: pass x_dict[{v!r}].long()"
@@ -150,7 +151,7 @@ class OneHotCategorical(ParametricDistribution):
     ) -> torch.Tensor:
         if value.is_floating_point():
             return _one_hot_log_prob(self, dist.logits, value)
-        fs = self.features_shape
+        fs = self.features_shape_of(dist, value)
         if value.dim() > len(fs) and value.shape[value.dim() - len(fs) :] == fs:  # integer one-hot
             return _one_hot_log_prob(self, dist.logits, value.to(dist.logits.dtype))
         return _label_log_prob(dist.logits, value)

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import torch
 
-from dgmcore import memo
-from dgmcore.distributions import Distribution
-from dgmcore.distributions.base import check_x_dict
-from dgmcore.distributions.registry import entropy
+from dgmcore.distributions import Distribution, XDict, check_x_dict, kl, sample_dims
 from dgmcore.errors import DGMError, ShapeError
 
 __all__ = ["GaussianComposite"]
-
-XDict = dict[str, Any]
 
 
 class GaussianComposite(Distribution):
@@ -43,28 +37,31 @@ class GaussianComposite(Distribution):
         tensor([-1.8379])
     """
 
+    has_reparam = True
+
     def __init__(
         self, var: Sequence[str], cond_var: Sequence[str], name: str, features_shape: Sequence[int]
     ) -> None:
         super().__init__(var, cond_var, name, features_shape)
-        self._fs_known = bool(self._features_shape)
-
-    @property
-    def distribution_name(self) -> str:  # type: ignore[override]
-        return type(self).__name__
-
-    @property
-    def has_reparam(self) -> bool:
-        return True
 
     def _check(self, x_dict: XDict | None) -> XDict:
         return check_x_dict(x_dict, self)
 
-    def _learn_features(self, loc: torch.Tensor) -> None:
-        """Infer ``features_shape`` from the first batched parameters (batch and sample dims first)."""
-        if not self._fs_known:
-            self._features_shape = loc.shape[1 + memo.sample_dims() :]
-            self._fs_known = True
+    def features_of(self, loc: torch.Tensor) -> torch.Size:
+        """The features of batched parameters: declared, else all dims after the sample and batch dims.
+
+        A function of the shapes at hand, never kept: no call changes a later one.
+        """
+        return self.features_shape or loc.shape[1 + sample_dims() :]
+
+    def require_features(self) -> torch.Size:
+        """The declared ``features_shape``, needed when no conditioning input fixes a batch."""
+        if not self.features_shape:
+            raise DGMError(
+                f"{self.prob_text} ({self.distribution_name}): features_shape is unknown and no "
+                "conditioning input is given; pass features_shape= at construction"
+            )
+        return self.features_shape
 
     def get_params(self, x_dict: XDict | None = None) -> dict[str, torch.Tensor]:
         raise NotImplementedError(f"{type(self).__name__} must implement get_params")
@@ -75,73 +72,46 @@ class GaussianComposite(Distribution):
         return torch.distributions.Normal(q["loc"], q["scale"], validate_args=False)
 
     def feature_ndim(self, dist: torch.distributions.Distribution) -> int:
-        return len(self._features_shape)
+        return len(self.features_shape) if self.features_shape else max(
+            len(dist.batch_shape) - 1 - sample_dims(), 0
+        )
 
-    def _batchless(self, dist: torch.distributions.Distribution) -> bool:
-        if not self._fs_known:
-            raise DGMError(
-                f"{self.prob_text} ({self.distribution_name}): features_shape is unknown and no "
-                "conditioning input is given; pass features_shape= at construction"
-            )
-        return len(dist.batch_shape) <= len(self._features_shape)
-
-    def _reduce(
-        self, values: torch.Tensor, sum_features: bool, feature_dims: Sequence[int] | None
-    ) -> torch.Tensor:
-        if not sum_features:
-            return values
-        if feature_dims is not None:
-            return values.sum(dim=tuple(feature_dims))
-        n = len(self._features_shape)
-        return values.sum(dim=tuple(range(-n, 0))) if n else values
-
-    def sample(
-        self,
-        x_dict: XDict | None = None,
-        batch_n: int | None = None,
-        sample_shape: Sequence[int] | torch.Size = (),
-        return_all: bool = True,
-        reparam: bool = False,
+    def _draw(
+        self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
-        x_dict = self._check(x_dict)
         dist = self.get_dist(x_dict)
-        shape = torch.Size(sample_shape)
-        if self._batchless(dist):
+        if self.features_shape or self._cond_present(x_dict):
+            features = self.features_of(dist.loc)
+        else:
+            features = self.require_features()
+        shape = sample_shape
+        if len(dist.batch_shape) <= len(features):  # no input fixed a batch
             shape = shape + (1 if batch_n is None else batch_n,)
         value = dist.rsample(shape) if reparam else dist.sample(shape)
-        out = dict(x_dict) if return_all else {}
-        out[self._var[0]] = value
-        return out
+        return {self.var[0]: value}
 
-    def get_log_prob(
-        self, x_dict: XDict, sum_features: bool = True, feature_dims: Sequence[int] | None = None
-    ) -> torch.Tensor:
-        x_dict = self._check(x_dict)
-        try:
-            value = x_dict[self._var[0]]
-        except KeyError as err:
-            raise self._missing(err, x_dict) from None
+    def _cond_present(self, x_dict: XDict) -> bool:
+        return any(v in x_dict for v in self.cond_var)
+
+    def _log_density(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
+        (v,) = self.var
+        value = x_dict[v]
         dist = self.get_dist(x_dict)
-        fs = self._features_shape
+        fs = self.features_shape
         if fs and value.shape[value.dim() - len(fs) :] != fs:
             raise ShapeError(
-                f"{self.prob_text}: {self._var[0]!r} should end in features_shape {tuple(fs)}, "
+                f"{self.prob_text}: {v!r} should end in features_shape {tuple(fs)}, "
                 f"got a tensor of shape {tuple(value.shape)}"
             )
-        return self._reduce(dist.log_prob(value), sum_features, feature_dims)
+        return dist.log_prob(value), self.feature_ndim(dist)
 
-    def get_entropy(
-        self,
-        x_dict: XDict | None = None,
-        sum_features: bool = True,
-        feature_dims: Sequence[int] | None = None,
-    ) -> torch.Tensor:
+    def _entropy(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
         dist = self.get_dist(x_dict)
-        return self._reduce(entropy(self, dist), sum_features, feature_dims)
+        return kl.entropy(self, dist), self.feature_ndim(dist)
 
-    def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
+    def _mean(self, x_dict: XDict) -> torch.Tensor:
         dist = self.get_dist(x_dict)
         return dist.mean.expand(dist.batch_shape)
 
-    def sample_variance(self, x_dict: XDict | None = None) -> torch.Tensor:
+    def _variance(self, x_dict: XDict) -> torch.Tensor:
         return self.get_dist(x_dict).variance

@@ -12,14 +12,12 @@ from typing import Any
 import torch
 from torch import nn
 
-from dgmcore.distributions import Distribution
-from dgmcore.distributions.base import check_x_dict
-from dgmcore.errors import DGMError, InputTypeError, NoDensityError, ShapeError
+from dgmcore.distributions import Distribution, XDict, check_x_dict
+from dgmcore.errors import InputTypeError, NoDensityError, ShapeError
 from dgmcore_families.categorical import Categorical, OneHotCategorical
 
 __all__ = ["MixtureModel", "PosteriorMixtureModel"]
 
-XDict = dict[str, Any]
 
 
 class MixtureModel(Distribution):
@@ -118,10 +116,6 @@ class MixtureModel(Distribution):
             )
 
     @property
-    def distribution_name(self) -> str:  # type: ignore[override]
-        return type(self).__name__
-
-    @property
     def prob_factorized_text(self) -> str:
         prior = self.prior.name if self.prior is not None else "pi"
         return " + ".join(
@@ -129,7 +123,7 @@ class MixtureModel(Distribution):
         )
 
     @property
-    def has_reparam(self) -> bool:
+    def has_reparam(self) -> bool:  # type: ignore[override]
         return self.prior is None and all(d.has_reparam for d in self._components)
 
     # -- weights and the joint over components ---------------------------------------------
@@ -150,14 +144,19 @@ class MixtureModel(Distribution):
     ) -> torch.Tensor:
         """:math:`\\log p(x)`, one value per sample (``return_hidden``: :math:`\\log p(x, k)`, K last).
 
-        A mixture's density does not factorise over features, so the features
-        are always summed inside each component (``sum_features`` and
-        ``feature_dims`` are accepted for the common signature and ignored).
+        A mixture's density does not factorise over features: the features are
+        summed inside each component, and the result has none left to sum.
         """
-        x_dict = check_x_dict(x_dict, self)
+        if return_hidden:
+            return self._log_joint(check_x_dict(x_dict, self))
+        return super().get_log_prob(x_dict, sum_features, feature_dims)
+
+    def _log_joint(self, x_dict: XDict) -> torch.Tensor:
         lps = torch.broadcast_tensors(*[d.get_log_prob(x_dict) for d in self._components])
-        joint = torch.stack(lps, -1) + self.log_weights_given(x_dict)
-        return joint if return_hidden else torch.logsumexp(joint, -1)
+        return torch.stack(lps, -1) + self.log_weights_given(x_dict)
+
+    def _log_density(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
+        return torch.logsumexp(self._log_joint(x_dict), -1), 0
 
     def posterior(self, name: str | None = None) -> PosteriorMixtureModel:
         """The distribution of the component given the value, :math:`p(k \\mid x)`."""
@@ -173,14 +172,22 @@ class MixtureModel(Distribution):
         reparam: bool = False,
         return_hidden: bool = False,
     ) -> XDict:
-        x_dict = check_x_dict(x_dict, self)
-        if reparam and not self.has_reparam:
-            raise DGMError(
-                f"{self.prob_text} ({self.distribution_name}) cannot draw reparameterised samples "
-                "(learned weights, or a component without them); pass reparam=False"
-            )
-        shape = torch.Size(sample_shape)
-        draws = [d.sample(x_dict, batch_n, shape, False, reparam)[self._var[0]] for d in self._components]
+        """Draw samples (see :meth:`Distribution.sample`); ``return_hidden`` adds the component index."""
+        given = check_x_dict(x_dict, self)
+        out = super().sample(given, batch_n, sample_shape, return_all, reparam)
+        if not return_hidden:
+            k = self.hidden_var
+            if return_all and k in given:
+                out[k] = given[k]  # the caller's own entry
+            else:
+                del out[k]
+        return out
+
+    def _draw(
+        self, x_dict: XDict, batch_n: int | None, shape: torch.Size, reparam: bool
+    ) -> XDict:
+        (v,) = self.var
+        draws = [d.sample(x_dict, batch_n, shape, False, reparam)[v] for d in self._components]
         values = torch.stack(torch.broadcast_tensors(*draws))  # (K, *sample, batch, *features)
         lead = shape + values.shape[1 + len(shape) : 2 + len(shape)]  # sample + batch dims
         if self.prior is None:
@@ -191,26 +198,20 @@ class MixtureModel(Distribution):
             index = index.expand(lead)
         gather = index.reshape(1, *index.shape, *[1] * (values.dim() - 1 - index.dim()))
         value = values.gather(0, gather.expand(1, *values.shape[1:]))[0]
-        out = dict(x_dict) if return_all else {}
-        out[self._var[0]] = value
-        if return_hidden:
-            out[self.hidden_var] = index
-        return out
+        return {self.var[0]: value, self.hidden_var: index}
 
     def _weights_for(self, x_dict: XDict, moment: torch.Tensor) -> torch.Tensor:
         w = self.log_weights_given(x_dict).exp()  # (*batch, K); moment: (*batch?, *features, K)
         n_feat = len(self.features_shape) if self.features_shape else max(moment.dim() - w.dim(), 0)
         return w.reshape(*w.shape[:-1], *[1] * n_feat, w.shape[-1])
 
-    def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
+    def _mean(self, x_dict: XDict) -> torch.Tensor:
         """:math:`\\sum_k \\pi_k \\mu_k`."""
-        x_dict = check_x_dict(x_dict, self)
         means = torch.stack(torch.broadcast_tensors(*[d.sample_mean(x_dict) for d in self._components]), -1)
         return (self._weights_for(x_dict, means) * means).sum(-1)
 
-    def sample_variance(self, x_dict: XDict | None = None) -> torch.Tensor:
+    def _variance(self, x_dict: XDict) -> torch.Tensor:
         """:math:`\\sum_k \\pi_k (\\sigma_k^2 + \\mu_k^2) - \\mu^2` (law of total variance)."""
-        x_dict = check_x_dict(x_dict, self)
         means = [d.sample_mean(x_dict) for d in self._components]
         variances = [d.sample_variance(x_dict) for d in self._components]
         both = torch.broadcast_tensors(*means, *variances)
@@ -219,12 +220,7 @@ class MixtureModel(Distribution):
         mean = (w * mu).sum(-1)
         return (w * (var + mu**2)).sum(-1) - mean**2
 
-    def get_entropy(
-        self,
-        x_dict: XDict | None = None,
-        sum_features: bool = True,
-        feature_dims: Sequence[int] | None = None,
-    ) -> torch.Tensor:
+    def _entropy(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
         raise NoDensityError(
             f"{self.prob_text} ({self.distribution_name}) has no closed-form entropy; use "
             "Entropy(p, analytical=False) for the Monte-Carlo estimate"

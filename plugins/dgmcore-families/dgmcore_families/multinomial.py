@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -45,23 +45,17 @@ class Multinomial(ParametricDistribution):
 
     family = torch.distributions.Multinomial
     params = ("probs", "logits")
+    options = {"total_count": 1}
     total_count: int
 
-    def __init__(
-        self,
-        total_count: int = 1,
-        var: str | Sequence[str] = ("x",),
-        cond_var: str | Sequence[str] = (),
-        name: str = "p",
-        features_shape: Sequence[int] | torch.Size = (),
-        memo: bool = True,
-        validate_args: bool = False,
-        **params: Any,
-    ) -> None:
-        if isinstance(total_count, bool) or not isinstance(total_count, numbers.Integral) or total_count < 1:
-            raise ParameterError(f"Multinomial: total_count must be a positive int, got {total_count!r}")
-        self.total_count = int(total_count)  # set first: the constructor already builds the family
-        super().__init__(var, cond_var, name, features_shape, memo, validate_args, **params)
+    def __init__(self, total_count: int = 1, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, total_count=total_count, **kwargs)
+
+    def setup(self) -> None:
+        n = self.total_count
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
+            raise ParameterError(f"Multinomial: total_count must be a positive int, got {n!r}")
+        self.total_count = int(n)
 
     def make_dist(
         self, params: dict[str, Any], validate_args: bool = False

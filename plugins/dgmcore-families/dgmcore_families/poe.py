@@ -125,7 +125,7 @@ class ProductOfNormal(GaussianComposite):
         params = [self._experts[i].get_params(x_dict) for i in present]
         locs = torch.broadcast_tensors(*[q["loc"] for q in params], *[q["scale"] for q in params])
         n = len(params)
-        self._learn_features(locs[0])
+        features = self.features_of(locs[0])
         loc, prec = torch.stack(locs[:n], -1), torch.stack(locs[n:], -1).pow(-2)
         mask = x_dict.get(self.mask_var) if self.mask_var else None
         if mask is not None:
@@ -135,7 +135,7 @@ class ProductOfNormal(GaussianComposite):
                     f"{len(self._experts)}), got {tuple(mask.shape)}"
                 )
             m = mask[:, present].bool()
-            m = m.reshape(m.shape[0], *[1] * len(self.features_shape), n)
+            m = m.reshape(m.shape[0], *[1] * len(features), n)
             loc = torch.where(m, loc, torch.zeros((), dtype=loc.dtype))
             prec = torch.where(m, prec, torch.zeros((), dtype=prec.dtype))
         return loc, prec
@@ -162,7 +162,7 @@ class ProductOfNormal(GaussianComposite):
                     "and there is no prior expert; give the inputs of at least one expert"
                 )
             prior_loc, prior_prec = prior
-            self._batchless(torch.distributions.Normal(prior_loc, 1.0))  # features_shape must be known
+            self.require_features()  # no input fixes a batch: the features must be known
             return {"loc": prior_loc, "scale": prior_prec.rsqrt()}
         loc, prec = experts
         if prior is not None:
@@ -224,7 +224,6 @@ class ElementWiseProductOfNormal(ProductOfNormal):
         q = p.get_params({v: x.unsqueeze(0) * eye})  # (n, *x.shape[:-1], *features)
         loc, scale = torch.broadcast_tensors(q["loc"], q["scale"])
         loc, prec = loc.movedim(0, -1), scale.pow(-2).movedim(0, -1)
-        self._learn_features(loc[..., 0])
         present = (x != 0).reshape(*x.shape[:-1], *[1] * (loc.dim() - x.dim()), n)
         zero = torch.zeros((), dtype=loc.dtype)
         return torch.where(present, loc, zero), torch.where(present, prec, zero)

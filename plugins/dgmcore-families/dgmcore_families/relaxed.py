@@ -7,7 +7,7 @@ samples with a Bernoulli likelihood).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -39,21 +39,7 @@ class RelaxedBernoulli(ParametricDistribution):
 
     family = torch.distributions.RelaxedBernoulli
     params = ("temperature", "probs", "logits")
-
-    def __init__(
-        self,
-        var: str | Sequence[str] = ("x",),
-        cond_var: str | Sequence[str] = (),
-        name: str = "p",
-        features_shape: Sequence[int] | torch.Size = (),
-        memo: bool = True,
-        validate_args: bool = False,
-        temperature: Any = 0.1,
-        **params: Any,
-    ) -> None:
-        super().__init__(
-            var, cond_var, name, features_shape, memo, validate_args, temperature=temperature, **params
-        )
+    defaults = {"temperature": 0.1}
 
 
 class RelaxedOneHotCategorical(ParametricDistribution):
@@ -78,21 +64,7 @@ class RelaxedOneHotCategorical(ParametricDistribution):
 
     family = torch.distributions.RelaxedOneHotCategorical
     params = ("temperature", "probs", "logits")
-
-    def __init__(
-        self,
-        var: str | Sequence[str] = ("x",),
-        cond_var: str | Sequence[str] = (),
-        name: str = "p",
-        features_shape: Sequence[int] | torch.Size = (),
-        memo: bool = True,
-        validate_args: bool = False,
-        temperature: Any = 0.1,
-        **params: Any,
-    ) -> None:
-        super().__init__(
-            var, cond_var, name, features_shape, memo, validate_args, temperature=temperature, **params
-        )
+    defaults = {"temperature": 0.1}
 
 
 # -- analytic KL pairs and entropies -------------------------------------------------------
