@@ -141,7 +141,11 @@ class JointDistribution(Distribution):
         self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
         out = self._ancestral(x_dict, batch_n, sample_shape, reparam)
-        return {v: out[v] for v in self._var}
+        own = set(self._var)
+        missing = own.difference(out)
+        if missing:
+            raise KeyError(sorted(missing)[0])
+        return {v: t for v, t in out.items() if v in own}  # in the order drawn
 
     def _ancestral(
         self, x_dict: XDict, batch_n: int | None, shape: torch.Size, reparam: bool
@@ -305,7 +309,8 @@ class MarginalizedDistribution(JointDistribution):
         self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
         out = self._ancestral(x_dict, batch_n, sample_shape, reparam)  # the hidden ones too
-        return {v: out[v] for v in self._var}
+        own = set(self._var)
+        return {v: t for v, t in out.items() if v in own}  # in the order drawn
 
     def _log_density(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
         raise NoDensityError(

@@ -266,12 +266,8 @@ class ParametricDistribution(Distribution):
         elif self._has_inputs:
             s = sample_dims()
             lead = 1 + s
-            if value is not None:
-                extra = value.dim() - len(dist.event_shape) - len(bs)
-                if s and extra == s:
-                    lead = 1  # the parameters lack the sample dims the value carries
-                elif extra < 0 and value.shape == (bs + dist.event_shape)[-extra:]:
-                    lead = 1 - extra  # the value (batch first) lacks the parameters' sample dims
+            if s and value is not None and value.dim() - len(dist.event_shape) - len(bs) == s:
+                lead = 1  # the parameters lack the sample dims the value carries
             n = max(len(bs) - lead, 0)
         else:
             n = len(bs)  # constants: every batch dim of the family is a feature

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dgmcore import plugins as _plugins
 from dgmcore.losses.arithmetic import MaxLoss, MinLoss
-from dgmcore.losses.base import Loss
+from dgmcore.losses.base import Loss, unsigned
 from dgmcore.losses.bounds import ELBO, IWELBO, log_marginal
 from dgmcore.losses.divergences import CrossEntropy, Entropy, KullbackLeibler
 from dgmcore.losses.expectation import Expectation
@@ -35,6 +35,7 @@ __all__ = [
     "Prob",
     "ValueLoss",
     "log_marginal",
+    "unsigned",
 ]
 
 __getattr__, __dir__, get = _plugins.namespace("losses", globals())

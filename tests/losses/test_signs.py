@@ -1,6 +1,6 @@
 """Signed evaluation: terms computed as their negative reach sums without a negation.
 
-A family scoring with a cross-entropy (``negated_log_prob``) gives minus its
+A family scoring with a cross-entropy (``neg_log_prob_value``) gives minus its
 log-density; ``-ELBO``, ``KL - E[log p]`` and joints that mix such factors add
 or subtract it as a hand-written loss would. The values must be those of the
 formula as written, and the autograd graph must hold no more negations than
