@@ -9,5 +9,6 @@ piano rolls, and ``dmm``, ``vrnn`` and ``tdvae`` hold the three models.
 from __future__ import annotations
 
 from dgmcore_timeseries.iterative import IterativeLoss
+from dgmcore_timeseries.rollout import rollout
 
-__all__ = ["IterativeLoss"]
+__all__ = ["IterativeLoss", "rollout"]
