@@ -6,11 +6,17 @@ Example:
     >>> from dgmcore_timeseries import plugin
     >>> [cls.__name__ for cls in plugin.register_losses()]
     ['IterativeLoss']
+    >>> sorted(plugin.register_datasets())
+    ['bach_chorales']
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import dgmcore
+from dgmcore_timeseries.chorales import load_chorales
 from dgmcore_timeseries.iterative import IterativeLoss
 
 __version__ = "0.1.0"
@@ -21,3 +27,10 @@ DGMCORE_API_VERSION = "1.0"
 def register_losses() -> list[type]:
     """``IterativeLoss``, found as ``dgmcore.losses.IterativeLoss``."""
     return [IterativeLoss]
+
+
+@dgmcore.hookimpl
+def register_datasets() -> dict[str, Callable[[], Any]]:
+    """``bach_chorales``: the 371 chorales of music21's corpus as quarter-note piano rolls
+    (a :class:`~dgmcore_timeseries.chorales.Chorales`; parsed once, then cached)."""
+    return {"bach_chorales": load_chorales}

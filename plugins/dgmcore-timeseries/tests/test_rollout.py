@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import timeseries_cases as cases
 import torch
+from dgmcore_families import Normal
 from dgmcore_timeseries import rollout
 
-from dgmcore.distributions import Normal
 from dgmcore.errors import MissingVariableError, ShapeError
 
 

@@ -8,10 +8,11 @@ deterministic and comparable with a hand-written loop on the same noise.
 from __future__ import annotations
 
 import torch
+from dgmcore_families import Bernoulli, Normal
 from torch import nn
 from torch.nn import functional as F
 
-from dgmcore.distributions import Bernoulli, Deterministic, Normal
+from dgmcore.distributions import Deterministic
 
 X, Z = 5, 3
 
