@@ -1,0 +1,1 @@
+def add_demo_command(cli): pass
