@@ -26,7 +26,9 @@ import torch
 
 from dgmcore.errors import DGMError
 
-__all__ = ["KEYS", "LOWEST_PITCH", "Chorales", "load_chorales", "pad", "piano_roll", "split_of"]
+__all__ = [
+    "KEYS", "LOWEST_PITCH", "Chorales", "corpus_names", "load_chorales", "pad", "piano_roll", "split_of",
+]
 
 KEYS = 88
 LOWEST_PITCH = 21  # MIDI A0
@@ -115,10 +117,15 @@ def _parse(names: Iterable[str], progress: bool) -> dict[str, np.ndarray]:
     return {name: piano_roll(corpus.parse(name)) for name in bar}
 
 
-def _corpus_names() -> list[str]:
+def corpus_names(per_split: int | None = None) -> list[str]:
+    """The corpus names of the chorales (``"bach/bwv269"``...), sorted; with ``per_split``,
+    the first that many of each split (a small, fixed subset for quick runs)."""
     from music21.corpus import chorales
 
-    return sorted(chorales.Iterator(returnType="filename"))
+    names = sorted(chorales.Iterator(returnType="filename"))
+    if per_split is None:
+        return names
+    return sorted(n for s in SPLITS for n in [m for m in names if split_of(m) == s][:per_split])
 
 
 def load_chorales(
@@ -144,10 +151,17 @@ def load_chorales(
         import platformdirs
 
         cache_dir = platformdirs.user_cache_dir("dgmcore")
-    names = sorted(pieces) if pieces is not None else _corpus_names()
+    names = sorted(pieces) if pieces is not None else corpus_names()
     key = "all" if pieces is None else f"{zlib.crc32(' '.join(names).encode()):08x}"
-    stem = f"bach-chorales-beats-v{FORMAT}-music21-{music21.__version__}-{key}"
-    path = Path(cache_dir) / "timeseries" / f"{stem}.npz"
+    stem = f"bach-chorales-beats-v{FORMAT}-music21-{music21.__version__}"
+    path = Path(cache_dir) / "timeseries" / f"{stem}-{key}.npz"
+    everything = path.with_name(f"{stem}-all.npz")
+    if pieces is not None and everything.exists():  # a subset of the full cache
+        full = load_chorales(None, cache_dir, progress)
+        keep = set(names)
+        kept = {s: [i for i, n in enumerate(full.names[s]) if n in keep] for s in SPLITS}
+        train, valid, test = ([full[s][i] for i in kept[s]] for s in SPLITS)
+        return Chorales(train, valid, test, {s: [full.names[s][i] for i in kept[s]] for s in SPLITS})
     if path.exists():
         with np.load(path) as data:
             names = [str(n) for n in data["names"]]

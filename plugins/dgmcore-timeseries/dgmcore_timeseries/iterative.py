@@ -78,15 +78,13 @@ class IterativeLoss(SignedLoss):
         >>> loss = IterativeLoss(-p.log_prob().expectation(q), series_var=["x"],
         ...                      update_value={"z": "z_prev"})
         >>> print(loss)
-        sum_{t=1}^{T} -E_{q(z|z_prev)}[log p(x|z)]
-        >>> print(loss.latex)
-        \\sum_{t=1}^{T} - \\mathbb{E}_{q\\left(z|z_{prev}\\right)}\\left[\\log p\\left(x|z\\right)\\right]
+        sum_{t=1}^{T} (-E_{q(z|z_prev)}[log p(x|z)])
+        >>> print(loss.latex.replace("\\\\left", "").replace("\\\\right", ""))
+        \\sum_{t=1}^{T} (- \\mathbb{E}_{q(z|z_{prev})}[\\log p(x|z)])
         >>> x = {"x": torch.zeros(4, 10, 3), "z_prev": torch.zeros(4, 3)}  # (batch, T, features)
         >>> loss.eval(x).shape
         torch.Size([4])
     """
-
-    _precedence = 1  # a sum binds like "+": sum_t a - b keeps both terms in the sum
 
     def __init__(
         self,
@@ -236,8 +234,9 @@ class IterativeLoss(SignedLoss):
 
     def _text(self) -> str:
         t, top = self._bounds()
-        return f"sum_{{{t}=1}}^{{{top}}} {self.step_loss._text()}"
+        return f"sum_{{{t}=1}}^{{{top}}} ({self.step_loss._text()})"
 
     def _symbolic(self) -> Any:
         t, top = self._bounds()
-        return symbol(self._text(), f"\\sum_{{{var_latex(t)}=1}}^{{{top}}} {loss_latex(self.step_loss)}")
+        step = loss_latex(self.step_loss)
+        return symbol(self._text(), f"\\sum_{{{var_latex(t)}=1}}^{{{top}}} \\left({step}\\right)")

@@ -63,6 +63,22 @@ def test_parsed_once_then_read_from_the_cache(tmp_path, monkeypatch):
     assert torch.equal(again[split][again.names[split].index("bach/bwv347")], ref)
 
 
+def test_a_subset_is_read_from_the_full_cache(tmp_path, monkeypatch):
+    monkeypatch.setattr(chorales, "corpus_names", lambda per_split=None: sorted(PIECES))
+    full = chorales.load_chorales(cache_dir=tmp_path, progress=False)
+    assert sum(n for n, _ in full.summary().values()) == 3
+    monkeypatch.setattr(chorales, "_parse", lambda *a, **k: pytest.fail("parsed again"))
+    part = chorales.load_chorales(["bach/bwv347"], cache_dir=tmp_path, progress=False)
+    split = chorales.split_of("bach/bwv347")
+    assert part.names[split] == ["bach/bwv347"] and sum(len(part[s]) for s in ("train", "valid", "test")) == 1
+    assert torch.equal(part[split][0], full[split][full.names[split].index("bach/bwv347")])
+
+
+def test_corpus_names_per_split_gives_each_split():
+    names = chorales.corpus_names(2)
+    assert len(names) == 6 and sorted(chorales.split_of(n) for n in names).count("test") == 2
+
+
 def test_pad_masks_the_padding():
     x, mask = chorales.pad([torch.ones(2, 88), torch.ones(5, 88)])
     assert x.shape == (2, 5, 88) and x[0, 2:].abs().sum() == 0
