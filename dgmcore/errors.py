@@ -86,7 +86,7 @@ class ValueRangeError(DGMError, ValueError):
 
 
 class ForwardError(DGMError):
-    """A user's ``forward`` raised; the original exception is chained as ``__cause__``."""
+    """A user's ``forward`` (or the backward through it) raised; the original is chained as ``__cause__``."""
 
 
 class GraphError(DGMError, ValueError):
