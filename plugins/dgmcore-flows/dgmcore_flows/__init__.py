@@ -22,6 +22,7 @@ from dgmcore_flows.autoregressive import IAF, MAF, Autoregressive, SplineAutoreg
 from dgmcore_flows.base import Flow
 from dgmcore_flows.conv import ChannelConv
 from dgmcore_flows.coupling import AffineCoupling, Coupling, SplineCoupling
+from dgmcore_flows.distributions import InverseTransformedDistribution, TransformedDistribution
 from dgmcore_flows.errors import FlowContextError, FlowShapeError
 from dgmcore_flows.flow_list import FactorOut, FlowList
 from dgmcore_flows.multiscale import Glow, RealNVP
@@ -60,7 +61,11 @@ FLOWS: tuple[type[Flow], ...] = (
     Glow,
 )
 
+#: The distributions the plugin registers.
+DISTRIBUTIONS = (TransformedDistribution, InverseTransformedDistribution)
+
 __all__ = [
+    "DISTRIBUTIONS",
     "FLOWS",
     "IAF",
     "MAF",
@@ -79,6 +84,7 @@ __all__ = [
     "FlowList",
     "FlowShapeError",
     "Glow",
+    "InverseTransformedDistribution",
     "Permutation",
     "PlanarFlow",
     "Preprocess",
@@ -89,6 +95,7 @@ __all__ = [
     "SplineAutoregressive",
     "SplineCoupling",
     "Squeeze",
+    "TransformedDistribution",
     "Unsqueeze",
     "__version__",
 ]

@@ -100,7 +100,7 @@ class FlowList(Flow):
 
 
 class FactorOut(Flow):
-    """Multi-scale factoring out (RealNVP): ``channels // 2`` channels leave unchanged, ``flow`` maps the rest.
+    """Multi-scale factoring out (RealNVP): ``channels // 2`` channels leave, ``flow`` maps the rest.
 
     Args:
         channels: the input channels ``C``.
