@@ -54,6 +54,7 @@ def check_distribution(
     factory: Callable[[], Distribution] | None = None,
     skip: Iterable[str] = (),
     no_rsample_grad: Iterable[str] = (),
+    no_score_grad: Iterable[str] = (),
 ) -> Report:
     """Run the conformance checks on a distribution of one variable.
 
@@ -100,6 +101,7 @@ def check_distribution(
             reparameterised sample legitimately does not depend on, like a
             mixture's weights; the ``gradients`` check requires that they get no
             gradient from ``rsample`` (and still one from the log-density).
+        no_score_grad: likewise, those the log-density legitimately does not read.
 
     Returns:
         A :class:`~dgmcore.testing.Report` of the checks passed and of those not
@@ -163,7 +165,12 @@ def check_distribution(
                     "variance" not in skipped,
                 ),
             ),
-            ("gradients", lambda: check_gradients(report, dist, inputs, batch_n, set(no_rsample_grad))),
+            (
+                "gradients",
+                lambda: check_gradients(
+                    report, dist, inputs, batch_n, set(no_rsample_grad), set(no_score_grad)
+                ),
+            ),
             ("state_dict", lambda: check_state_dict(report, dist, sample, factory, atol, rtol)),
             ("text", lambda: check_text(report, dist)),
         ]

@@ -67,7 +67,7 @@ def _grad_report(
             report.require(
                 g is None or not bool((g != 0).any()),
                 check,
-                f"{what}: {label} was declared to get no gradient (no_rsample_grad) but gets one",
+                f"{what}: {label} was declared to get no gradient here but gets one",
             )
             continue
         if g is None:
@@ -83,6 +83,7 @@ def check_gradients(
     inputs: dict[str, Any],
     batch_n: int,
     no_rsample_grad: Collection[str] = (),
+    no_score_grad: Collection[str] = (),
 ) -> None:
     """Gradients of reparameterised samples and of log-densities reach every parameter, constant and input.
 
@@ -93,7 +94,8 @@ def check_gradients(
     names the leaves (parameter, buffer or input names) that a reparameterised
     sample does not depend on, such as a mixture's weights (the component is
     drawn discretely); they must get no gradient from ``rsample``, and still get
-    one from the log-density.
+    one from the log-density. ``no_score_grad`` likewise names the leaves the
+    log-density does not read (a temperature used only when sampling).
     """
     d = copy.deepcopy(dist)
     named: dict[str, tuple[str, torch.Tensor]] = {
@@ -113,10 +115,10 @@ def check_gradients(
     named.update(
         {k: (f"input {k!r}", t) for k, t in given.items() if isinstance(t, torch.Tensor) and t.requires_grad}
     )
-    unknown = sorted(set(no_rsample_grad) - set(named))
+    unknown = sorted((set(no_rsample_grad) | set(no_score_grad)) - set(named))
     if unknown:
         raise InputTypeError(
-            f"check_distribution: no_rsample_grad names {unknown}, which are not among the "
+            f"check_distribution: no_rsample_grad / no_score_grad name {unknown}, which are not among the "
             f"floating-point parameters, constants and inputs {sorted(named)}"
         )
     if not named:
@@ -156,4 +158,5 @@ def check_gradients(
         named,
         torch.autograd.grad(lp.sum(), leaves, allow_unused=True),
         "log-density",
+        no_score_grad,
     )

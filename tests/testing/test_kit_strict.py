@@ -109,7 +109,7 @@ def test_no_rsample_grad_is_itself_checked():
     inputs = {"m": torch.randn(4, 3)}
     with pytest.raises(ConformanceError, match="declared to get no gradient"):
         check_distribution(p, inputs, no_rsample_grad=["m"])
-    with pytest.raises(InputTypeError, match="no_rsample_grad names"):
+    with pytest.raises(InputTypeError, match="no_rsample_grad / no_score_grad name"):
         check_distribution(p, inputs, no_rsample_grad=["nonexistent"])
 
 

@@ -16,7 +16,10 @@ from torch import nn
 from dgmcore.testing import ConformanceError, check_distribution
 
 WITH_STATE = [
-    case for case in CASES if any(t.is_floating_point() for t in case.build().state_dict().values())
+    case
+    for case in CASES
+    if {n for n, t in case.build().state_dict().items() if t.is_floating_point()}
+    - set(case.options.get("no_score_grad", ()))
 ]
 
 
