@@ -10,11 +10,11 @@ import time
 
 import pytest
 import torch
+from dgmcore_trainers import VAE, CheckpointError, fit
+from dgmcore_trainers.demos.digits import make_decoder, make_encoder, make_prior
 from torch.utils.data import DataLoader
 
 from dgmcore.losses import KullbackLeibler
-from dgmcore_trainers import VAE, CheckpointError, fit
-from dgmcore_trainers.demos.digits import make_decoder, make_encoder, make_prior
 
 
 class Stop(Exception):

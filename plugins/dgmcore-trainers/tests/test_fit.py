@@ -6,6 +6,8 @@ import types
 
 import pytest
 import torch
+from dgmcore_trainers import ML, VAE, FitConfigError, fit, read_metrics
+from dgmcore_trainers.demos.digits import make_decoder, make_encoder, make_prior
 from torch.utils.data import DataLoader, TensorDataset
 
 import dgmcore
@@ -13,8 +15,6 @@ from dgmcore import plugins
 from dgmcore.distributions import Normal
 from dgmcore.errors import NonFiniteLossError
 from dgmcore.losses import KullbackLeibler
-from dgmcore_trainers import ML, VAE, FitConfigError, fit, read_metrics
-from dgmcore_trainers.demos.digits import make_decoder, make_encoder, make_prior
 
 
 class Regression(Normal):
@@ -89,8 +89,9 @@ def test_hooks_run_in_the_documented_order(tmp_path):
     status = plugins.register(module, name="order-plugin")
     assert status.status == "ok", status.reason
     try:
-        fit(model, DataLoader(TensorDataset(x, y), batch_size=8), 2, DataLoader(TensorDataset(x, y), batch_size=24),
-            variables=["x", "y"], callbacks=[Callback()], out=tmp_path, progress=False)
+        fit(model, DataLoader(TensorDataset(x, y), batch_size=8), 2,
+            DataLoader(TensorDataset(x, y), batch_size=24), variables=["x", "y"], callbacks=[Callback()],
+            out=tmp_path, progress=False)
     finally:
         plugins.unregister("order-plugin")
     epoch = [("on_train_batch_end", None, b) for b in range(3)]
@@ -108,8 +109,8 @@ def test_hooks_run_in_the_documented_order(tmp_path):
 def test_history_losses_are_the_batch_weighted_means():
     x, y = _data(n=20)
     model = ML(Regression(), optimizer=torch.optim.SGD, optimizer_params={"lr": 0.0})
-    run = fit(model, DataLoader(TensorDataset(x, y), batch_size=8), 1, DataLoader(TensorDataset(x, y), batch_size=7),
-              variables=["x", "y"], progress=False)
+    run = fit(model, DataLoader(TensorDataset(x, y), batch_size=8), 1,
+              DataLoader(TensorDataset(x, y), batch_size=7), variables=["x", "y"], progress=False)
     full = model.test({"x": x, "y": y}).item()  # lr 0: every batch sees the same parameters
     assert run.history[0]["train_loss"] == pytest.approx(full, rel=1e-5)
     assert run.history[0]["valid_loss"] == pytest.approx(full, rel=1e-5)
