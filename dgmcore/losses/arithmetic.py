@@ -215,7 +215,7 @@ class _Extremum(Loss):
     _word = ""
 
     def __init__(self, a: Any, b: Any) -> None:
-        self.a, self.b = as_loss(a), as_loss(b)
+        self.a, self.b = _operand(a, self._word), _operand(b, self._word)
         super().__init__(_merge(self.a._input_var, self.b._input_var))
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
@@ -230,6 +230,15 @@ class _Extremum(Loss):
         # not sympy.Min/Max: they sort their arguments
         tex = f"\\{self._word}\\left({loss_latex(self.a)}, {loss_latex(self.b)}\\right)"
         return symbol(self._text(), tex)
+
+
+def _operand(value: Any, word: str) -> Loss:
+    try:
+        return as_loss(value)
+    except InputTypeError:
+        raise InputTypeError(
+            f"{word.capitalize()}Loss takes two losses or numbers, got {type(value).__name__} {value!r}"
+        ) from None
 
 
 class MinLoss(_Extremum):

@@ -9,6 +9,7 @@ import torch
 
 from dgmcore import memo
 from dgmcore.distributions.base import Distribution, sample_shape_of
+from dgmcore.errors import InputTypeError
 from dgmcore.losses.base import Loss, SignedLoss, XDict, as_loss
 from dgmcore.losses.terms import check_distribution
 
@@ -66,7 +67,13 @@ class Expectation(SignedLoss):
         self, p: Distribution, f: Loss, sample_shape: Iterable[int] | int = (1,), reparam: bool = True
     ) -> None:
         self.p = check_distribution(p, "Expectation")
-        self.f = as_loss(f)
+        try:
+            self.f = as_loss(f)
+        except InputTypeError:
+            raise InputTypeError(
+                f"Expectation over {p.prob_text} needs a loss or a number to average, got "
+                f"{type(f).__name__} {f!r}"
+            ) from None
         self.sample_shape = sample_shape_of(sample_shape, f"Expectation over {p.prob_text}")
         self.reparam = reparam
         own = set(p.var)
