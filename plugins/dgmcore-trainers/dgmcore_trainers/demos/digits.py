@@ -83,8 +83,9 @@ def make_decoder(z_dim: int = 8, hidden: int = 256, conditional: bool = False,
         def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
             if ignore_latent:
                 z = torch.zeros_like(z)
-            h = z if y is None else torch.cat([z, y], dim=-1)
-            return {"logits": self.net(h)}
+            if y is not None:  # z may carry sample dimensions in front of the batch (log_marginal)
+                z = torch.cat([z, y.expand(*z.shape[:-1], y.shape[-1])], dim=-1)
+            return {"logits": self.net(z)}
 
     return P()  # type: ignore[no-any-return]
 
