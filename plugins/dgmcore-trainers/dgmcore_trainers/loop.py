@@ -203,7 +203,7 @@ def _train(run: FitRun, prepared: list[Any], train_loader: Any, valid_loader: An
         total = len(train_loader) if hasattr(train_loader, "__len__") else None
         bar = tqdm(total=total, initial=skip, desc=f"epoch {epoch}/{run.epochs}", disable=not progress,
                    leave=True, dynamic_ncols=True, mininterval=0.25)
-        every = max(1, (total or 50) // 25)
+        shown = time.monotonic()
         for batch_idx, batch in enumerate(batches, start=skip):
             loss = stepper.step(batch)
             run.batch = batch_idx + 1
@@ -216,7 +216,8 @@ def _train(run: FitRun, prepared: list[Any], train_loader: Any, valid_loader: An
                 run.save(epoch_rng, generators)
             if progress:
                 bar.update(1)
-                if run.batch % every == 0:
+                if time.monotonic() - shown > 0.5:  # formatting the postfix costs more than a small step
+                    shown = time.monotonic()
                     bar.set_postfix_str(f"loss {stepper.running_loss():.4f}", refresh=False)
         row = stepper.epoch_row(epoch)
         if valid_loader is not None:
