@@ -53,6 +53,10 @@ class Phase:
         clip_grad_norm, clip_grad_value: gradient clipping of this phase.
         on_nonfinite: ``"raise"`` or ``"skip"``, as for the core ``Model``.
         label: the loss's formula, for messages.
+        own_step: the phase's own whole step ``own_step(x_dict) -> loss`` (an
+            adversarial loss's ``train``, which may do more after the
+            optimizer step, e.g. clip a critic's weights), used on one process
+            in full precision; elsewhere the generic step runs.
     """
 
     name: str
@@ -62,6 +66,7 @@ class Phase:
     clip_grad_norm: float | None = None
     clip_grad_value: float | None = None
     on_nonfinite: str = "raise"
+    own_step: Callable[[Mapping[str, Any]], torch.Tensor] | None = None
 
 
 def _find_optimizer(adversarial: Any) -> torch.optim.Optimizer | None:
@@ -89,7 +94,8 @@ def phases_of(model: Model, clip_grad_norm: float | None, clip_grad_value: float
                 "(attribute d_optimizer or optimizer); fit runs the discriminator step itself"
             )
         phases.append(Phase("discriminator", Objective(disc, adversarial.loss_train), opt,
-                            f"the discriminator loss of {adversarial}", norm, value, model.on_nonfinite))
+                            f"the discriminator loss of {adversarial}", norm, value, model.on_nonfinite,
+                            own_step=adversarial.train))
     phases.append(Phase("loss", Objective(model.distributions, model.loss_cls.eval), model.optimizer,
                         str(model.loss_cls), norm, value, model.on_nonfinite))
     return phases

@@ -50,6 +50,10 @@ class Stepper:
         sums["n"] = sums.get("n", 0.0) + n
         loss = torch.zeros(())
         for phase, module, optimizer, key in self.parts:
+            if self.direct and phase.own_step is not None:
+                loss = phase.own_step(x)
+                sums[key] = sums.get(key, 0.0) + loss.item() * n
+                continue
             optimizer.zero_grad(set_to_none=True)
             loss = module(x)
             if loss.dim():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from dgmcore_trainers import GAN, ML, VAE, VI, fit
@@ -10,6 +12,7 @@ from torch.utils.data import DataLoader
 from trainers_standin import StandInJS
 
 import dgmcore.models
+from dgmcore import plugins
 from dgmcore.distributions import Categorical, Deterministic, Normal
 from dgmcore.errors import InputTypeError
 from dgmcore.losses import KullbackLeibler, log_marginal
@@ -162,3 +165,46 @@ def test_gan_rejects_a_loss_without_the_adversarial_interface():
 def test_bad_arguments_are_typed_errors(build):
     with pytest.raises(InputTypeError, match="(VAE|ML|VI): "):
         build()
+
+
+class _Counting(StandInJS):
+    steps = 0
+
+    def train(self, x_dict):
+        type(self).steps += 1
+        return super().train(x_dict)
+
+
+@pytest.mark.parametrize("precision", ["32-true", "bf16-mixed"])
+def test_gan_under_fit_steps_both_networks(precision):
+    """One process in full precision runs the divergence's own train(); otherwise fit's generic step."""
+    torch.manual_seed(0)
+    p = Normal(loc=torch.nn.Parameter(torch.zeros(2)), scale=0.5, var=["x"], name="p")
+    d = _Critic()
+    _Counting.steps = 0
+    model = GAN(p, d, divergence=_Counting, optimizer_params={"lr": 0.05})
+    d_before = [t.detach().clone() for t in d.parameters()]
+    run = fit(model, DataLoader(torch.randn(64, 2) + 3.0, batch_size=16), 2, precision=precision,
+              progress=False)
+    assert _Counting.steps == (8 if precision == "32-true" else 0)
+    assert all(not torch.equal(a, b) for a, b in zip(d_before, d.parameters(), strict=True))
+    assert not torch.equal(p.loc.detach(), torch.zeros(2))
+    assert all(math.isfinite(v) for v in run.history[-1].values())
+
+
+def test_gan_with_the_adversarial_plugin_moves_to_the_data():
+    """The default divergence comes from dgmcore-adversarial (its own tests cover its maths)."""
+    plugin = pytest.importorskip("dgmcore_adversarial.plugin")
+    status = plugins.register(plugin, name="dgmcore-adversarial")
+    assert status.status == "ok", status.reason
+    try:
+        torch.manual_seed(0)
+        p = Normal(loc=torch.nn.Parameter(torch.zeros(2)), scale=0.5, var=["x"], name="p")
+        adam = {"betas": (0.5, 0.999)}
+        model = GAN(p, _Critic(), optimizer_params={"lr": 0.05, **adam},
+                    d_optimizer_params={"lr": 0.02, **adam})
+        assert type(model.adversarial).__name__ == "AdversarialJensenShannon"
+        _train(model, torch.randn(512, 2) * 0.5 + 3.0, 40)
+        torch.testing.assert_close(p.loc.detach(), torch.full((2,), 3.0), atol=0.5, rtol=0)
+    finally:
+        plugins.unregister("dgmcore-adversarial")

@@ -50,7 +50,8 @@ class GAN(Model):
         divergence: a callable ``divergence(p_data, p, discriminator,
             optimizer=..., optimizer_params=...)`` that returns an adversarial
             loss: a :class:`~dgmcore.losses.Loss` whose value is the
-            generator's (scalar) loss, with ``loss_train(x_dict)`` (the
+            generator's loss (per batch element or a scalar; the model
+            trains on its ``.mean()``), with ``loss_train(x_dict)`` (the
             discriminator's loss), ``train(x_dict)`` and ``test(x_dict)``.
             Default: ``dgmcore.losses.AdversarialJensenShannon`` (from
             dgmcore-adversarial).
@@ -93,7 +94,8 @@ class GAN(Model):
                 "train(x_dict) / test(x_dict) (DESIGN.md §4.1)"
             )
         self.adversarial = adversarial
-        super().__init__(adversarial, distributions=[p], optimizer=optimizer,
+        # the divergence keeps one value per batch element, as every loss does (a scalar is kept)
+        super().__init__(adversarial.mean(), distributions=[p], optimizer=optimizer,
                          optimizer_params=optimizer_params, **kwargs)
 
     def __str__(self) -> str:
