@@ -8,7 +8,7 @@ and for the GMM the EM log-likelihood, which must never decrease.
 """
 
 # Pixyz's code is kept as Pixyz wrote it (super(Cls, self), str.format, unused plot results):
-# ruff: noqa: UP008, UP032, B007, F841, E501
+# ruff: noqa: UP008, UP031, UP032, B007, F841, E501
 
 from __future__ import annotations
 
