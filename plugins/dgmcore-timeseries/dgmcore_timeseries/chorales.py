@@ -27,7 +27,8 @@ import torch
 from dgmcore.errors import DGMError
 
 __all__ = [
-    "KEYS", "LOWEST_PITCH", "Chorales", "corpus_names", "load_chorales", "pad", "piano_roll", "split_of",
+    "KEYS", "LOWEST_PITCH", "Chorales", "batches", "corpus_names", "independent_keys_nll", "load_chorales",
+    "pad", "piano_roll", "split_of",
 ]
 
 KEYS = 88
@@ -106,6 +107,38 @@ def pad(rolls: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     for i, r in enumerate(rolls):
         x[i, : len(r)], mask[i, : len(r)] = r, 1.0
     return x, mask
+
+
+def batches(
+    rolls: Sequence[torch.Tensor], size: int, generator: torch.Generator | None = None
+) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """Pieces bucketed by length into padded ``(x, mask)`` batches (little padding);
+    the batch order shuffled when a generator is given.
+
+    Example:
+        >>> rolls = [torch.ones(n, 88) for n in (5, 2, 4, 3)]
+        >>> [tuple(x.shape[:2]) for x, _ in batches(rolls, 2)]
+        [(2, 3), (2, 5)]
+    """
+    order = sorted(range(len(rolls)), key=lambda i: len(rolls[i]))
+    groups = [order[i : i + size] for i in range(0, len(order), size)]
+    if generator is not None:
+        groups = [groups[i] for i in torch.randperm(len(groups), generator=generator).tolist()]
+    return [pad([rolls[i] for i in g]) for g in groups]
+
+
+def independent_keys_nll(train: Sequence[torch.Tensor], test: Sequence[torch.Tensor]) -> float:
+    """Negative log-likelihood per frame of ``test`` under independent keys with the training
+    frequencies: the baseline a sequence model must beat (it knows no time and no harmony).
+
+    Example:
+        >>> round(independent_keys_nll([torch.eye(2)], [torch.eye(2)]), 4)  # 2 log 2
+        1.3863
+    """
+    frames = torch.cat(list(train))
+    p = ((frames.sum(0) + 0.5) / (len(frames) + 1.0)).clamp(1e-6, 1 - 1e-6)  # add-half smoothing
+    x = torch.cat(list(test))
+    return float(-(x * p.log() + (1 - x) * (1 - p).log()).sum() / len(x))
 
 
 def _parse(names: Iterable[str], progress: bool) -> dict[str, np.ndarray]:

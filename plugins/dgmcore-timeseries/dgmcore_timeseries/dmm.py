@@ -21,13 +21,15 @@ over the frames, in expectation over the RNN, with the mask of the padded batch:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from dgmcore_families import Bernoulli, Normal
 from torch import nn
 from torch.nn import functional as F
 
 from dgmcore.distributions import Deterministic, Distribution
-from dgmcore.losses import KullbackLeibler, Loss
+from dgmcore.losses import KullbackLeibler, Loss, Parameter
 from dgmcore_timeseries.iterative import IterativeLoss
 from dgmcore_timeseries.rollout import rollout
 
@@ -176,20 +178,36 @@ class DMM(nn.Module):
         """The four distributions (for :class:`dgmcore.models.Model`)."""
         return [self.encoder, self.q, self.prior, self.p]
 
-    def loss(self, analytic: bool = True) -> Loss:
-        """The negative ELBO of each sequence (sum over its frames): analytic KL or single-sample MC."""
+    def loss(self, analytic: bool = True, annealed: bool = False) -> Loss:
+        """The negative ELBO of each sequence (sum over its frames): analytic KL or single-sample MC.
+
+        With ``annealed``, the KL term of each frame is weighted by the parameter
+        ``beta`` of the ``x_dict`` (KL annealing, as in the paper's training).
+        """
         if analytic:
-            step = KullbackLeibler(self.q, self.prior) - self.p.log_prob().expectation(self.q)
+            kl: Loss = KullbackLeibler(self.q, self.prior)
+            if annealed:
+                kl = Parameter("beta") * kl
+            step = kl - self.p.log_prob().expectation(self.q)
         else:
-            step = (self.q.log_prob() - self.prior.log_prob() - self.p.log_prob()).expectation(self.q)
+            kl = self.q.log_prob() - self.prior.log_prob()
+            if annealed:
+                kl = Parameter("beta") * kl
+            step = (kl - self.p.log_prob()).expectation(self.q)
         iterate = IterativeLoss(step, series_var=["x", "h"], update_value={"z": "z_prev"}, mask_var="mask")
         return iterate.expectation(self.encoder)
 
-    def inputs(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """The ``x_dict`` of :meth:`loss`: frames, mask (all ones by default) and ``z_0 = 0``."""
+    def inputs(
+        self, x: torch.Tensor, mask: torch.Tensor | None = None, beta: float | None = None
+    ) -> dict[str, Any]:
+        """The ``x_dict`` of :meth:`loss`: frames, mask (all ones by default), ``z_0 = 0``
+        and, when given, the KL weight ``beta``."""
         if mask is None:
             mask = x.new_ones(x.shape[:2])
-        return {"x": x, "mask": mask, "z_prev": x.new_zeros(x.shape[0], self.z_dim)}
+        out: dict[str, Any] = {"x": x, "mask": mask, "z_prev": x.new_zeros(x.shape[0], self.z_dim)}
+        if beta is not None:
+            out["beta"] = beta
+        return out
 
     @torch.no_grad()
     def generate(self, n: int, steps: int) -> dict[str, torch.Tensor]:

@@ -77,3 +77,18 @@ def test_trains_with_a_dgmcore_model_and_generates():
     out = model.generate(5, 12)
     assert out["x"].shape == (5, 12, 8) and out["z"].shape == (5, 12, 3)
     assert ((out["probs"] > 0) & (out["probs"] < 1)).all()
+
+
+def test_annealed_loss_weights_the_kl_of_every_frame():
+    model = DMM(x_dim=12, z_dim=4, emission_dim=16, transition_dim=16, rnn_dim=10)
+    x = torch.bernoulli(torch.full((3, 6, 12), 0.3))
+    values = {}
+    for beta in (0.0, 0.5, 1.0):
+        torch.manual_seed(4)
+        values[beta] = model.loss(annealed=True).eval(model.inputs(x, beta=beta))
+    torch.manual_seed(4)
+    plain = model.loss().eval(model.inputs(x))
+    torch.testing.assert_close(values[1.0], plain)
+    # the KL does not depend on beta here (same noise): the value is linear in beta
+    torch.testing.assert_close(values[0.5], 0.5 * (values[0.0] + values[1.0]))
+    assert (values[1.0] > values[0.0]).all()  # KL > 0
