@@ -12,7 +12,14 @@ import torch
 
 import dgmcore
 from dgmcore import plugins
-from dgmcore.errors import DGMError, ForwardError, InputTypeError, PluginError, ShapeError
+from dgmcore.errors import (
+    DGMError,
+    ForwardError,
+    InputTypeError,
+    MissingVariableError,
+    PluginError,
+    ShapeError,
+)
 from dgmcore.losses import (
     IWELBO,
     ConstantVar,
@@ -98,6 +105,12 @@ def test_numpy_integers_count_as_integers_and_booleans_do_not():
     torch.testing.assert_close(
         log_marginal(joint, VAE.q, {"x": VAE.x}, k=np.int64(4), chunk=np.int32(2)).shape, torch.Size([5])
     )
+
+
+def test_a_missing_variable_with_keys_of_mixed_types_is_named():
+    # R07: sorting the keys given raised TypeError ('<' between int and str)
+    with pytest.raises(MissingVariableError, match=r"'x'.*\[0, 'z'\]"):
+        KullbackLeibler(VAE.q, VAE.prior).eval({"z": torch.zeros(5, 2), 0: torch.zeros(1)})
 
 
 # -- KL over the wrong pair (R20) ------------------------------------------------------
