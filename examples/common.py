@@ -1,4 +1,4 @@
-"""What every example shares: the scikit-learn digits, the command line, pictures and metrics files.
+"""What every example shares: the digits, the command line, the training loop, pictures and metrics.
 
 The examples import this module by its file name (``python examples/<name>.py``
 puts ``examples/`` on the path). Nothing here is dgmcore API: it is the data,
@@ -63,6 +63,54 @@ def batches(n: int, batch_size: int) -> Iterator[torch.Tensor]:
     order = torch.randperm(n)
     for i in range(0, n, batch_size):
         yield order[i : i + batch_size]
+
+
+class _Dict(torch.utils.data.Dataset):
+    """Rows of equally long tensors, as dicts keyed by variable name."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return len(next(iter(self.tensors.values())))
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        return {k: v[i] for k, v in self.tensors.items()}
+
+
+def train(
+    model: Any,
+    train: dict[str, torch.Tensor],
+    test: dict[str, torch.Tensor],
+    args: argparse.Namespace,
+    name: str = "",
+) -> list[dict[str, float]]:
+    """Train with the trainers plugin's ``fit``: shuffled mini-batches, the test set as validation.
+
+    Returns one row per epoch: ``epoch``, ``train_loss`` and ``valid_loss``
+    (the model's loss on the test digits), as ``fit`` records them.
+    """
+    from dgmcore_trainers import fit
+    from torch.utils.data import DataLoader
+
+    if name:
+        print(f"training {name}")
+    loader = DataLoader(_Dict(train), batch_size=args.batch_size, shuffle=True)
+    valid = DataLoader(_Dict(test), batch_size=len(_Dict(test)))
+    run = fit(model, loader, args.epochs, valid_loader=valid, seed=args.seed)
+    return [{k: float(row[k]) for k in ("epoch", "train_loss", "valid_loss")} for row in run.history]
+
+
+def merge(histories: dict[str, list[dict[str, float]]]) -> list[dict[str, float]]:
+    """One row per epoch with each model's ``<name>_train_loss`` and ``<name>_test_loss``."""
+    rows: list[dict[str, float]] = []
+    for name, history in histories.items():
+        for i, row in enumerate(history):
+            if i == len(rows):
+                rows.append({"epoch": row["epoch"]})
+            rows[i][f"{name}_train_loss"] = row["train_loss"]
+            rows[i][f"{name}_test_loss"] = row["valid_loss"]
+    return rows
 
 
 def parser(doc: str | None, epochs: int, quick_epochs: int, out: str) -> argparse.ArgumentParser:

@@ -28,13 +28,14 @@ from common import (
     N_CLASSES,
     X_DIM,
     Digits,
-    batches,
+    merge,
     mlp,
     one_hot,
     parse,
     parser,
     save_grid,
     save_scatter,
+    train,
     write_metrics,
 )
 from torch.nn import functional as F
@@ -81,21 +82,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
         models[kind] = Model(loss, distributions=[p, q], optimizer_params={"lr": args.lr})
         nets[kind] = (q, p)
 
-    train = {"x": data.train_x, "y": one_hot(data.train_y)}
+    train_xy = {"x": data.train_x, "y": one_hot(data.train_y)}
     test = {"x": data.test_x, "y": one_hot(data.test_y)}
-    history: list[dict[str, float]] = []
     initial = {k: m.test(test).item() for k, m in models.items()}
-    for epoch in range(1, args.epochs + 1):
-        row = {"epoch": float(epoch)}
-        for kind, model in models.items():
-            for idx in batches(len(data.train_x), args.batch_size):
-                model.train({k: v[idx] for k, v in train.items()})
-            row[f"{kind}_test_loss"] = model.test(test).item()
-        history.append(row)
-        print(
-            f"epoch {epoch:3d}  test -ELBO: VAE {row['vae_test_loss']:7.3f}"
-            f"  CVAE {row['cvae_test_loss']:7.3f}"
-        )
+    history = merge({kind: train(model, train_xy, test, args, kind) for kind, model in models.items()})
 
     (q, p), (_, cp) = nets["vae"], nets["cvae"]
     with torch.no_grad():

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from common import X_DIM, Digits, batches, mlp, parse, parser, save_grid, write_metrics
+from common import X_DIM, Digits, merge, mlp, parse, parser, save_grid, train, write_metrics
 from torch.nn import functional as F
 
 from dgmcore.distributions import Bernoulli, Distribution, Normal
@@ -81,18 +81,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     runs = {name: build(levels, args.lr) for name, levels in (("one_layer", 1), ("two_layers", 2))}
     test = {"x": data.test_x}
     initial = {name: model.test(test).item() for name, (_, _, model, _) in runs.items()}
-    history = []
-    for epoch in range(1, args.epochs + 1):
-        row: dict[str, float] = {"epoch": epoch}
-        for name, (_, _, model, _) in runs.items():
-            for idx in batches(len(data.train_x), args.batch_size):
-                model.train({"x": data.train_x[idx]})
-            row[f"{name}_test_loss"] = model.test(test).item()
-        history.append(row)
-        print(
-            f"epoch {epoch:3d}  test -ELBO: one layer {row['one_layer_test_loss']:7.3f}  "
-            f"two layers {row['two_layers_test_loss']:7.3f}"
-        )
+    train_x = {"x": data.train_x}
+    history = merge(
+        {name: train(model, train_x, test, args, name) for name, (_, _, model, _) in runs.items()}
+    )
 
     metrics: dict[str, float] = {"epochs": args.epochs, "eval_k": eval_k}
     samples = []

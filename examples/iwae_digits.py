@@ -8,7 +8,8 @@ The VAE maximises the ELBO; the IWAE maximises the tighter bound with k samples,
 written ``IWELBO(p * prior, q, k)`` (L_1 is the ELBO). Every model is scored by the
 same importance-sampled estimate of the test log-likelihood, ``log_marginal`` with
 ``--eval-k`` samples. Burda et al. report that training with larger k gives a
-better log-likelihood (and a looser ELBO). Outputs: ``elbo.png`` (test ELBO per epoch),
+better log-likelihood (and a looser ELBO). Outputs: ``bound.png`` (each model's test
+bound per epoch),
 ``samples.png`` (one row per model), ``metrics.json``, ``history.csv``.
 
 Usage:
@@ -20,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from common import X_DIM, Digits, batches, mlp, parse, parser, save_curves, save_grid, write_metrics
+from common import X_DIM, Digits, merge, mlp, parse, parser, save_curves, save_grid, train, write_metrics
 from torch.nn import functional as F
 
 from dgmcore.distributions import Bernoulli, Normal
@@ -80,17 +81,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
             return ELBO(p * prior, q).eval({"x": data.test_x}).mean().item()
 
     initial = {"loglik": loglik(*runs["vae"][:2], k=args.eval_k), "elbo": elbo(*runs["vae"][:2])}
-    history: list[dict[str, float]] = []
-    curves: dict[str, list[float]] = {name: [] for name in runs}
-    for epoch in range(1, args.epochs + 1):
-        row: dict[str, float] = {"epoch": epoch}
-        for name, (q, p, model) in runs.items():
-            for idx in batches(len(data.train_x), args.batch_size):
-                model.train({"x": data.train_x[idx]})
-            row[name] = elbo(q, p)
-            curves[name].append(row[name])
-        history.append(row)
-        print(f"epoch {epoch:3d}  test ELBO: " + "  ".join(f"{n} {row[n]:8.3f}" for n in runs))
+    x, test = {"x": data.train_x}, {"x": data.test_x}
+    history = merge({name: train(model, x, test, args, name) for name, (_, _, model) in runs.items()})
+    curves = {name: [-row[f"{name}_test_loss"] for row in history] for name in runs}
 
     metrics: dict[str, float] = {
         "initial_test_loglik": initial["loglik"],
@@ -101,9 +94,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     with torch.no_grad():
         for name, (q, p, _) in runs.items():
             metrics[f"{name}_test_loglik"] = loglik(q, p, args.eval_k)
-            metrics[f"{name}_test_elbo"] = history[-1][name]
+            metrics[f"{name}_test_elbo"] = elbo(q, p)
         samples = [p.sample_mean(prior.sample(batch_n=10)) for q, p, _ in runs.values()]
-    save_curves(curves, args.out / "elbo.png", "test ELBO, nats per digit")
+    save_curves(curves, args.out / "bound.png", "test bound (ELBO, IWELBO_k), nats per digit")
     save_grid(samples, args.out / "samples.png", "samples: " + ", ".join(runs), list(runs))
     write_metrics(args.out, metrics, history)
     print(

@@ -54,7 +54,7 @@ def pictures(out: Path, *names: str) -> None:
 
 
 def test_vae_and_conditional_vae(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    m = run("cvae_digits", tmp_path, "--epochs", "4")
+    m = run("cvae_digits", tmp_path, "--epochs", "3")
     assert m["vae_test_loss"] < m["vae_initial_test_loss"] - 5
     assert m["cvae_test_loss"] < m["cvae_initial_test_loss"] - 5
     assert m["cvae_test_loss"] < m["vae_test_loss"]  # knowing the label helps reconstruct the digit
@@ -86,11 +86,11 @@ def test_iwae_log_likelihood_beats_the_vae(tmp_path: Path) -> None:
     for name in ("vae", "iwae5", "iwae50"):
         assert m[f"{name}_test_loglik"] >= m[f"{name}_test_elbo"] - 0.05  # log p(x) >= ELBO, up to noise
     assert m["iwae50_test_loglik"] > m["vae_test_loglik"]
-    pictures(tmp_path, "elbo.png", "samples.png")
+    pictures(tmp_path, "bound.png", "samples.png")
 
 
 def test_multimodal_cross_generation(tmp_path: Path) -> None:
-    m = run("multimodal_digits", tmp_path, "--epochs", "4")
+    m = run("multimodal_digits", tmp_path, "--epochs", "3")
     for kind in ("jmvae", "mvae"):
         assert m[f"{kind}_test_loss"] < m[f"{kind}_initial_test_loss"] - 1
         assert m[f"{kind}_label_to_image_accuracy"] > 0.5  # chance is 0.1
@@ -127,3 +127,12 @@ def test_hierarchical_vae_trains(tmp_path: Path) -> None:
 def test_examples_reject_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         run("cvae_digits", tmp_path, "--epochs", "0")
+
+
+def test_mmd_vae_matches_its_codes_to_the_prior(tmp_path: Path) -> None:
+    free = run("mmd_vae", tmp_path / "free", "--epochs", "3", "--weight", "0")  # an autoencoder: no MMD term
+    m = run("mmd_vae", tmp_path / "mmd", "--epochs", "3")
+    assert m["mmd_vae_test_rec"] < m["mmd_vae_initial_test_rec"] - 10
+    assert m["vae_test_rec"] < m["vae_initial_test_rec"] - 10
+    assert m["mmd_vae_test_mmd"] < 0.2 * free["mmd_vae_test_mmd"]  # the MMD term pulls q(z) to p(z)
+    pictures(tmp_path / "mmd", "samples.png", "latent.png")
