@@ -6,9 +6,14 @@ Example:
     >>> from dgmcore_flows import plugin
     >>> len(plugin.register_flows()), len(plugin.register_distributions())
     (23, 2)
+    >>> sorted(plugin.register_demos())
+    ['flow']
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import dgmcore
 from dgmcore_flows import DISTRIBUTIONS, FLOWS
@@ -27,3 +32,11 @@ def register_flows() -> list[type]:
 def register_distributions() -> list[type]:
     """``TransformedDistribution`` and ``InverseTransformedDistribution``."""
     return list(DISTRIBUTIONS)
+
+
+@dgmcore.hookimpl
+def register_demos() -> dict[str, Callable[..., Any]]:
+    """The ``flow`` demo: a MAF on the scikit-learn digits (``dgm demo flow``)."""
+    from dgmcore_flows.demo import flow_demo
+
+    return {"flow": flow_demo}
