@@ -89,7 +89,7 @@ class FitRun:
             "rng": get_rng_state(generators),
             "epoch_rng": epoch_rng,
             "history": [dict(row) for row in self.history],
-            "stopping": {"best": self.best, "bad_epochs": self.bad_epochs},
+            "stopping": {"best": self.best, "bad_epochs": self.bad_epochs, "stopped": self.stopped_early},
         }
 
     def save(self, epoch_rng: dict[str, Any], generators: list[torch.Generator]) -> None:
@@ -129,5 +129,8 @@ class FitRun:
         self.epoch, self.batch, self.global_step = state["epoch"], state["batch"], state["global_step"]
         self.epoch_sums = dict(state["epoch_sums"])
         self.history = [dict(row) for row in state["history"]]
-        self.best, self.bad_epochs = state["stopping"]["best"], state["stopping"]["bad_epochs"]
+        stopping = state["stopping"]
+        self.best, self.bad_epochs = stopping["best"], stopping["bad_epochs"]
+        # a run that stopped early stays stopped when resumed
+        self.stopped_early = self.should_stop = bool(stopping.get("stopped", False))
         return state

@@ -143,3 +143,34 @@ def test_a_file_with_pickled_code_is_refused_by_weights_only(digits, tmp_path):
     state["history"] = Payload()
     torch.save(state, path)
     _refused(digits, path, "not a readable checkpoint")
+
+
+def test_a_run_that_stopped_early_stays_stopped_when_resumed(digits, tmp_path):
+    model, loader = _setup(digits, 0)
+    for group in model.optimizer.param_groups:
+        group["lr"] = 0.0  # nothing improves after the first epoch
+    run = fit(model, loader, 10, out=tmp_path, early_stopping=1, progress=False)
+    assert run.stopped_early and len(run.history) == 2
+    steps = Record()
+    run = fit(model, loader, 10, out=tmp_path, resume=True, early_stopping=1, callbacks=[steps],
+              progress=False)
+    assert run.stopped_early and len(run.history) == 2 and steps.losses == []
+
+
+@pytest.mark.cuda
+def test_float16_with_a_grad_scaler_on_cuda_resumes_exactly(digits, tmp_path):
+    """GPU only: the scaler's state is in the checkpoint, and the loss stays float32."""
+    model, loader = _setup(digits, 0)
+    full = Record()
+    run = fit(model, loader, 2, accelerator="cuda", precision="mixed", callbacks=[full], progress=False)
+    assert run.fabric.strategy.precision.precision == "16-mixed"
+    model, loader = _setup(digits, 0)
+    with pytest.raises(Stop):
+        fit(model, loader, 2, accelerator="cuda", precision="mixed", out=tmp_path, checkpoint_every=1,
+            callbacks=[Record(7)], progress=False)
+    assert torch.load(tmp_path / "checkpoint.pt", weights_only=True)["precision"]["scale"] > 0
+    model, loader = _setup(digits, 0)
+    resumed = Record()
+    fit(model, loader, 2, accelerator="cuda", precision="mixed", out=tmp_path, resume=True,
+        callbacks=[resumed], progress=False)
+    assert resumed.losses == full.losses[6:]
