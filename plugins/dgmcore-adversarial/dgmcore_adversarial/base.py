@@ -240,7 +240,8 @@ class AdversarialLoss(Loss):
                 f"{self}: train() was called inside an open dgmcore.memo.scope(); results memoized "
                 "before the step would be reused after it. Call it outside the scope"
             )
-        self.d.train()
+        if not self.d.training:  # Module.train() walks the tree: only when needed
+            self.d.train()
         self.d_optimizer.zero_grad(set_to_none=True)
         loss = self.loss_train(train_x_dict)
         if not math.isfinite(loss.item()):
