@@ -10,6 +10,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small networks: one thread trains them faster than several on a shared machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def _load_demo():
     spec = importlib.util.spec_from_file_location("vae_digits", ROOT / "examples" / "vae_digits.py")
     module = importlib.util.module_from_spec(spec)

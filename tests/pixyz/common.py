@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader, TensorDataset
 X_DIM, Y_DIM = 64, 10
 
 
-def digits(n_train: int = 512, n_test: int = 128, seed: int = 0) -> tuple[TensorDataset, TensorDataset]:
+def digits(n_train: int = 320, n_test: int = 96, seed: int = 0) -> tuple[TensorDataset, TensorDataset]:
     """(train, test) datasets of (image in [0, 1], label) pairs, like torchvision's MNIST."""
     data = load_digits()
     x = torch.tensor(data.data, dtype=torch.float32) / 16.0
