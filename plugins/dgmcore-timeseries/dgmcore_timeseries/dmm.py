@@ -212,7 +212,8 @@ class DMM(nn.Module):
     @torch.no_grad()
     def generate(self, n: int, steps: int) -> dict[str, torch.Tensor]:
         """``n`` sequences of ``steps`` frames from the prior: ``z``, ``x``, ``probs`` (batch first)."""
-        out = rollout(self.p * self.prior, steps, {"z_prev": torch.zeros(n, self.z_dim)},
+        z0 = self.combiner.to_loc.weight.new_zeros(n, self.z_dim)  # on the networks' device
+        out = rollout(self.p * self.prior, steps, {"z_prev": z0},
                       update_value={"z": "z_prev"})
         out["probs"] = torch.sigmoid(self.emitter(out["z"]))
         return out

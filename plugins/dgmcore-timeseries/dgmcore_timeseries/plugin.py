@@ -6,8 +6,8 @@ Example:
     >>> from dgmcore_timeseries import plugin
     >>> [cls.__name__ for cls in plugin.register_losses()]
     ['IterativeLoss']
-    >>> sorted(plugin.register_datasets())
-    ['bach_chorales']
+    >>> sorted(plugin.register_datasets()), sorted(plugin.register_demos())
+    (['bach_chorales'], ['dmm'])
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 import dgmcore
 from dgmcore_timeseries.chorales import load_chorales
+from dgmcore_timeseries.demo import dmm_demo
 from dgmcore_timeseries.iterative import IterativeLoss
 
 __version__ = "0.1.0"
@@ -34,3 +35,10 @@ def register_datasets() -> dict[str, Callable[[], Any]]:
     """``bach_chorales``: the 371 chorales of music21's corpus as quarter-note piano rolls
     (a :class:`~dgmcore_timeseries.chorales.Chorales`; parsed once, then cached)."""
     return {"bach_chorales": load_chorales}
+
+
+@dgmcore.hookimpl
+def register_demos() -> dict[str, Callable[..., Any]]:
+    """``dmm``: a deep Markov model trained on the chorales (``dgm demo dmm``), see
+    :func:`dgmcore_timeseries.demo.dmm_demo`."""
+    return {"dmm": dmm_demo}
