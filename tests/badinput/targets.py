@@ -20,6 +20,7 @@ from torch.distributions import Bernoulli as TBernoulli
 from torch.distributions import Normal as TNormal
 from torch.nn import functional as F
 
+from dgmcore.distributions import Deterministic
 from tests.families import Normal
 from tests.losses.conftest import Decoder, Encoder, seeded_linear
 
@@ -76,6 +77,30 @@ def _joint() -> Any:
 def _joint_reference(joint: Any, x: dict) -> dict:
     decoder = joint.graph.nodes["x"]["factor"]  # DESIGN.md 3: the factor generating a variable
     return {"x": TBernoulli(logits=decoder.forward(x["z"])["logits"]), "z": TNormal(torch.zeros(Z_DIM), 1.0)}
+
+
+class Double(Deterministic):
+    """h = 2 z: a deterministic factor, sampling runs the forward."""
+
+    def __init__(self) -> None:
+        super().__init__(var=["h"], cond_var=["z"], name="f")
+
+    def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"h": 2 * z}
+
+
+class _Point(torch.distributions.Distribution):
+    """A point mass, as the reference for a deterministic variable (its mean is the value)."""
+
+    arg_constraints: dict = {}
+
+    def __init__(self, value: torch.Tensor) -> None:
+        self.value = value
+        super().__init__(validate_args=False)
+
+    @property
+    def mean(self) -> torch.Tensor:
+        return self.value
 
 
 TARGETS = [
@@ -135,6 +160,15 @@ TARGETS = [
         network=True,
         declared=False,
         binary=("x",),
+    ),
+    Target(
+        "deterministic",
+        Double,
+        ("z",),
+        ("h",),
+        {"z": (Z_DIM,), "h": (Z_DIM,)},
+        lambda d, x: {"h": _Point(2 * x["z"])},
+        declared=False,
     ),
     Target(
         "joint",

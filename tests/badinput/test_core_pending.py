@@ -109,3 +109,13 @@ def test_sample_shape_true_is_refused():
 def test_a_number_for_a_conditioning_variable_is_a_typed_error():
     with pytest.raises(DGMError, match=r"p\(x\|m\).*'m'"):
         _conditioned().sample_mean({"m": 0.5})
+
+
+@pending("R13")
+def test_a_deterministic_factor_checks_batch_n_and_its_inputs():
+    from tests.badinput.targets import Double
+
+    with pytest.raises(InputTypeError, match=r"f\(h\|z\)"):
+        Double().sample({"z": torch.zeros(3, 2)}, batch_n=-1)
+    with pytest.raises(InputTypeError, match=r"f\(h\|z\)"):
+        Double().sample({"z": [[1.0, 2.0]]})

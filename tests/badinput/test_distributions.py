@@ -61,6 +61,8 @@ SETTINGS = settings(
 
 
 def _applies(t: Target, method: str) -> bool:
+    if t.name == "deterministic":  # no density, no moments: sampling is all it does
+        return method == "sample"
     if t.name == "joint":
         return method in ("sample", "log_prob", "log_prob_loss")
     return True
@@ -150,6 +152,8 @@ def _as_float(full: dict, given: Any) -> dict:
 
 
 def _finding(t: Target, method: str, key: str, change: str) -> str | None:
+    if t.name == "deterministic":
+        return "R13"  # Deterministic passes non-tensors through, ignores batch_n
     if t.renamed:
         return "R08"  # errors of a replace_var'd distribution name the base
     if change == "float":
@@ -230,7 +234,9 @@ def test_a_bad_option_of_a_distribution_method_is_a_typed_error(combo, batch):
             value = batch + 1
     options = {option: value}
     finding = (
-        "R08"
+        "R13"
+        if t.name == "deterministic"
+        else "R08"
         if t.renamed
         else {("sample_shape", True): "R12", ("feature_dims", "a"): "R11"}.get(
             (option, value), "R11" if option == "feature_dims" else None
