@@ -7,9 +7,14 @@ Example:
     >>> from dgmcore_adversarial import plugin
     >>> [cls.__name__ for cls in plugin.register_losses()][:2]
     ['AdversarialJensenShannon', 'AdversarialKullbackLeibler']
+    >>> sorted(plugin.register_demos())
+    ['gan']
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import dgmcore
 from dgmcore_adversarial import LOSSES
@@ -22,3 +27,11 @@ DGMCORE_API_VERSION = "1.0"
 def register_losses() -> list[type]:
     """The adversarial losses, MMD, the density ratio and the total correlation."""
     return list(LOSSES)
+
+
+@dgmcore.hookimpl
+def register_demos() -> dict[str, Callable[..., Any]]:
+    """``gan``: a WGAN-GP on the scikit-learn digits (``dgm demo gan``)."""
+    from dgmcore_adversarial.demo import gan_demo
+
+    return {"gan": gan_demo}
