@@ -64,6 +64,17 @@ def test_gallery_shows_every_picture(site: Path) -> None:
         assert (site / "gallery" / name).stat().st_size > 1000
 
 
+def test_benchmark_charts_are_published_from_their_results(site: Path) -> None:
+    charts = sorted(p.name for p in (ROOT / "benchmarks" / "results").glob("*.png"))
+    assert charts, "benchmarks/results has no charts"
+    page = (site / "gallery" / "index.html").read_text()
+    for name in charts:
+        assert (site / "benchmarks" / "results" / name).read_bytes() == (
+            ROOT / "benchmarks" / "results" / name
+        ).read_bytes()
+        assert f'src="../benchmarks/results/{name}"' in page, name
+
+
 def test_the_griffe_rewrite() -> None:
     spec = importlib.util.spec_from_file_location("example_sections", DOCS / "hooks" / "example_sections.py")
     assert spec is not None and spec.loader is not None
