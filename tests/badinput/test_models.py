@@ -116,7 +116,7 @@ def _change(change: str, batch: int) -> tuple[Any, dict[str, Any], bool]:
 
 
 SETTINGS = settings(
-    max_examples=90,
+    max_examples=70,
     deadline=None,
     derandomize=True,
     database=None,
