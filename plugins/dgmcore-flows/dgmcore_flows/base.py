@@ -91,7 +91,13 @@ class Flow(nn.Module):
         return f"{type(self).__name__}({self.features})"
 
     # -- the public template: check, then call the hooks
-    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:  # noqa: D102
+    def forward(self, x: Tensor, context: Tensor | None = None) -> tuple[Tensor, Tensor]:
+        """The transform: ``(y, logabsdet)``, ``logabsdet`` of shape ``x.shape[:-event_dims]``.
+
+        Raises:
+            FlowShapeError: ``x`` does not end in the flow's feature (channel) size.
+            FlowContextError: a context given to a flow that takes none, or missing or mis-sized.
+        """
         self._check(x, self.in_shape, self.event_dims, "forward", "x")
         return self._forward(x, self._check_context(context, "forward"))
 
