@@ -9,18 +9,23 @@ rolls), batch first, ``x`` of shape ``(batch, T, 88)``:
 * ``p(x_t|z_t) = Bernoulli(logits)`` of an MLP.
 
 The objective is the sum over time of the per-step VAE objective (analytic KL
-or the single-sample Monte-Carlo ELBO), averaged over the batch. There is no
-time-series plugin yet, so the dgmcore column unrolls the recurrence with a
-Python loop over core losses (:class:`Unrolled`), and the hand-written twin
-takes the very same steps.
+or the single-sample Monte-Carlo ELBO), averaged over the batch. The dgmcore
+columns write it as a DMM user does, with dgmcore-timeseries'
+:class:`~dgmcore_timeseries.IterativeLoss` over the frames, in expectation
+over the backward RNN; the hand-written twin takes the very same steps. The
+``dgmcore unrolled`` column keeps the Python loop over core losses that the
+suite timed before the plugin existed (:class:`Unrolled`).
 """
 
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+from dgmcore_timeseries import IterativeLoss
 from torch import nn
 from torch.nn import functional as F
 
@@ -256,29 +261,56 @@ class Unrolled(Loss):
         return f"sum_t {self.step._text()}"
 
 
-def dgmcore_model(cfg: DMMConfig, nets: Networks, group: str, sample_shape: tuple[int, ...] = ()) -> Model:
-    """The DMM as a dgmcore user writes it today (no time-series plugin)."""
+def dgmcore_model(
+    cfg: DMMConfig, nets: Networks, group: str, sample_shape: tuple[int, ...] = (), unrolled: bool = False
+) -> Model:
+    """The DMM as a dgmcore user writes it: ``IterativeLoss`` over the frames (or, with
+    ``unrolled``, the hand-made loop over core losses of :class:`Unrolled`)."""
     rnn_net, combiner, transition, emitter = copy.deepcopy(nets)
     rnn, q, prior, p = RNN(rnn_net), Inference(combiner), Prior(transition), Generator(emitter)
     if group == "analytic":
         step = KullbackLeibler(q, prior) - p.log_prob().expectation(q, sample_shape=sample_shape)
     else:
         step = -ELBO(p * prior, q, sample_shape=sample_shape)
-    loss = Unrolled(rnn, step, cfg.z_dim, squeeze=len(sample_shape) > 0).mean()
+    if unrolled:
+        loss = Unrolled(rnn, step, cfg.z_dim, squeeze=len(sample_shape) > 0).mean()
+    else:
+        frames = IterativeLoss(step, series_var=["x", "h"], update_value={"z": "z_prev"})
+        loss = frames.expectation(rnn).mean()
     return Model(loss, distributions=[rnn, q, prior, p], optimizer_params={"lr": cfg.lr})
 
 
+def with_initial_state(z_dim: int) -> Callable[[Inputs], Inputs]:
+    """The inputs plus ``z_prev = 0``, the carried state of the first frame."""
+
+    def inputs(x: Inputs) -> Inputs:
+        return {"x": x["x"], "z_prev": x["x"].new_zeros(x["x"].shape[0], z_dim)}
+
+    return inputs
+
+
 def dgmcore_columns(cfg: DMMConfig, nets: Networks) -> list[Column]:
-    """dgmcore: analytic and Monte-Carlo KL, memo on and off."""
+    """dgmcore with ``IterativeLoss``: analytic and Monte-Carlo KL, memo on and off; and the unrolled loop."""
     out = []
+    inputs = with_initial_state(cfg.z_dim)
     for group, label in (("analytic", "analytic"), ("mc", "MC")):
         for memo in (True, False):
             model = dgmcore_model(cfg, nets, group)
             name = f"dgmcore {label}" + ("" if memo else ", memo off")
+
+            def step(x: Inputs, model: Model = model) -> Any:
+                return model.train(inputs(x))
+
+            def value(x: Inputs, model: Model = model) -> Any:
+                return model.loss_cls.eval(inputs(x))
+
             out.append(
                 Column(
-                    name, group, model.train, model.loss_cls.eval, [d.net for d in model.distributions],
+                    name, group, step, value, [d.net for d in model.distributions],
                     context=None if memo else dgmcore.memo.disabled,
                 )
             )
+        model = dgmcore_model(cfg, nets, group, unrolled=True)
+        out.append(Column(f"dgmcore unrolled {label}", group, model.train, model.loss_cls.eval,
+                          [d.net for d in model.distributions]))
     return out

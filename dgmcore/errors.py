@@ -17,6 +17,7 @@ __all__ = [
     "ShapeError",
     "NoDensityError",
     "ParameterError",
+    "ValueRangeError",
     "ForwardError",
     "GraphError",
     "KLNotFoundError",
@@ -44,7 +45,8 @@ class MissingVariableError(DGMError, KeyError):
     def __init__(self, variable: str, owner: str, given: Iterable[str] = ()) -> None:
         self.variable = variable
         self.owner = owner
-        self.given = sorted(given, key=str) if given else []  # keys of mixed types sort too
+        # keys of mixed types (a str and an int) do not compare: order them by their text
+        self.given = sorted(given, key=str) if given else []
         super().__init__(
             f"{owner} needs the variable {variable!r}, but x_dict has "
             f"{self.given if self.given else 'no variables'}"
@@ -70,8 +72,21 @@ class ParameterError(DGMError, ValueError):
     """A distribution parameter is invalid (e.g. a negative scale)."""
 
 
+class ValueRangeError(DGMError, ValueError):
+    """A value lies outside what its distribution or loss accepts.
+
+    A label outside the ``K`` classes, a one-hot vector that does not sum to 1,
+    a count above ``total_count``: the value has the right type and shape but
+    is not in the support. The message names the variable, the distribution by
+    its formula, the range expected and what was given. (A dtype the family
+    cannot score, or a value that is not a tensor, is an
+    :class:`InputTypeError`; a wrong shape a :class:`ShapeError`; an invalid
+    parameter a :class:`ParameterError`.)
+    """
+
+
 class ForwardError(DGMError):
-    """A user's ``forward`` raised; the original exception is chained as ``__cause__``."""
+    """A user's ``forward`` (or the backward through it) raised; the original is chained as ``__cause__``."""
 
 
 class GraphError(DGMError, ValueError):

@@ -49,9 +49,9 @@ class ParametricDistribution(Distribution):
     * ``options``: constructor options that are not parameters of the family,
       with their defaults (``{"total_count": 1}``); each is set as an attribute
       before :meth:`setup` runs;
-    * :meth:`setup`: called once by the constructor, after the variables and
-      options are set and before the constant parameters are checked (validate
-      options there);
+    * :meth:`setup`: called once by the constructor, after the variables,
+      options and parameters are set and before the constant parameters are
+      checked against the family (validate options and constants there);
     * :meth:`make_dist` when the family needs more than ``family(**params)``;
     * :meth:`log_prob_value` (always the log density) when values need
       converting before scoring (e.g. one-hot labels), with
@@ -119,7 +119,6 @@ class ParametricDistribution(Distribution):
         self.validate_args = validate_args
         # a faster view of the density, only where it belongs to the class's own density
         self._neg_view = fast_view(cls, "neg_log_prob_value", "log_prob_value", ParametricDistribution)
-        self.setup()
         self._const_names: list[str] = []
         self._cond_params: dict[str, str] = {}  # parameter -> conditioning variable
         for pname, value in params.items():
@@ -147,6 +146,7 @@ class ParametricDistribution(Distribution):
                     f"{self.prob_text}: parameter {pname} must be a number, a tensor or the name "
                     f"of a conditioning variable, got {type(value).__name__}"
                 )
+        self.setup()
         used = set(self._cond_params.values())
         self._forward_vars = tuple(v for v in self._cond_var if v not in used)
         self._has_forward = type(self).forward is not ParametricDistribution.forward

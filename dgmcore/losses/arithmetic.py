@@ -7,7 +7,8 @@ from typing import Any
 
 import torch
 
-from dgmcore.errors import ShapeError
+from dgmcore.distributions.sample_dims import sample_dims
+from dgmcore.errors import InputTypeError, ShapeError
 from dgmcore.losses.base import Loss, XDict, _merge, as_loss, unsigned
 
 __all__ = ["BinaryLoss", "UnaryLoss", "MinLoss", "MaxLoss"]
@@ -19,6 +20,65 @@ _OPS: dict[str, tuple[Callable[[Any, Any], Any], int, str]] = {
     "*": (torch.mul, 2, "*"),
     "/": (torch.div, 2, "/"),
 }
+
+
+def combine(owner: Any, fn: Callable[[Any, Any], Any], va: torch.Tensor, vb: torch.Tensor) -> torch.Tensor:
+    """``fn(va, vb)`` for the two sides of ``owner``, refusing a broadcast that changes the batch.
+
+    A loss keeps one value per batch element (with sample dims in front inside
+    an expectation, and feature dims behind with ``sum_features=False``). Torch
+    would broadcast a ``(B, 1)`` weight against a ``(B,)`` term into ``(B, B)``,
+    so the result's shape is compared with the sides' (sizes at hand, no
+    values): it must be the shape of one side, and a side may lack only the
+    sample dims that the other carries.
+
+    Raises:
+        ShapeError: the sides disagree in batch size, or broadcasting them
+            would give a shape that is not the batch's.
+        InputTypeError: torch cannot combine them for another reason (dtype,
+            device); torch's message is included.
+    """
+    try:
+        out = fn(va, vb)
+    except RuntimeError as err:
+        try:
+            torch.broadcast_shapes(va.shape, vb.shape)
+        except RuntimeError:
+            raise _shape_error(owner, va, vb, "the terms disagree in batch size") from err
+        raise InputTypeError(
+            f"cannot evaluate {owner}: {owner.a} ({_describe(va)}) and {owner.b} "
+            f"({_describe(vb)}) do not combine: {err}"
+        ) from err
+    sa, sb = va.shape, vb.shape
+    # hot path: equal shapes, or a number (0-dim) on one side
+    if sa != sb and sa and sb and not _keeps_batch(out.shape, sa, sb):
+        raise _shape_error(
+            owner,
+            va,
+            vb,
+            f"broadcasting them gives shape {tuple(out.shape)}, not one value per batch element. "
+            "A weight per batch element has the shape (batch,) of the term it weights, or is a number",
+        )
+    return out
+
+
+def _keeps_batch(out: torch.Size, sa: torch.Size, sb: torch.Size) -> bool:
+    missing = len(sa) - len(sb)
+    if not missing:  # (B, F) with (B, 1) is fine; (B, 1) with (1, B) makes (B, B)
+        return out == sa or out == sb
+    # the side with fewer dims is broadcast over leading dims: only sample dims may be missing
+    return out == (sa if missing > 0 else sb) and abs(missing) <= sample_dims()
+
+
+def _describe(v: torch.Tensor) -> str:
+    return f"shape {tuple(v.shape)}, {v.dtype}, {v.device}"
+
+
+def _shape_error(owner: Any, va: torch.Tensor, vb: torch.Tensor, why: str) -> ShapeError:
+    return ShapeError(
+        f"cannot evaluate {owner}: {owner.a} has shape {tuple(va.shape)} and {owner.b} shape "
+        f"{tuple(vb.shape)}; {why}"
+    )
 
 
 class BinaryLoss(Loss):
@@ -60,17 +120,7 @@ class BinaryLoss(Loss):
     def _apply(
         self, fn: Callable[[Any, Any], Any], va: torch.Tensor, vb: torch.Tensor
     ) -> torch.Tensor:
-        try:
-            return fn(va, vb)
-        except RuntimeError as err:
-            try:
-                torch.broadcast_shapes(va.shape, vb.shape)
-            except RuntimeError:
-                raise ShapeError(
-                    f"cannot combine {self.a} (shape {tuple(va.shape)}) {self.op} {self.b} "
-                    f"(shape {tuple(vb.shape)}): the terms disagree in batch size"
-                ) from err
-            raise  # not a shape problem (devices, dtypes): torch's own message says what
+        return combine(self, fn, va, vb)
 
     def _text(self) -> str:
         p = self._precedence
@@ -171,11 +221,11 @@ class _Extremum(Loss):
     _word = ""
 
     def __init__(self, a: Any, b: Any) -> None:
-        self.a, self.b = as_loss(a), as_loss(b)
+        self.a, self.b = _operand(a, self._word), _operand(b, self._word)
         super().__init__(_merge(self.a._input_var, self.b._input_var))
 
     def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
-        return type(self)._fn(self.a._eval(x, samples), self.b._eval(x, samples))
+        return combine(self, type(self)._fn, self.a._eval(x, samples), self.b._eval(x, samples))
 
     def _text(self) -> str:
         return f"{self._word}({self.a._text()}, {self.b._text()})"
@@ -186,6 +236,15 @@ class _Extremum(Loss):
         # not sympy.Min/Max: they sort their arguments
         tex = f"\\{self._word}\\left({loss_latex(self.a)}, {loss_latex(self.b)}\\right)"
         return symbol(self._text(), tex)
+
+
+def _operand(value: Any, word: str) -> Loss:
+    try:
+        return as_loss(value)
+    except InputTypeError:
+        raise InputTypeError(
+            f"{word.capitalize()}Loss takes two losses or numbers, got {type(value).__name__} {value!r}"
+        ) from None
 
 
 class MinLoss(_Extremum):

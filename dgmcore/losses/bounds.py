@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 
 from dgmcore import memo
-from dgmcore.distributions.base import Distribution, check_x_dict
+from dgmcore.distributions.base import Distribution
+from dgmcore.distributions.inputs import check_x_dict
 from dgmcore.distributions.sample_dims import extra_sample_dims
 from dgmcore.errors import InputTypeError
 from dgmcore.losses.base import Loss, XDict
@@ -24,6 +26,13 @@ def _inputs(p: Distribution, q: Distribution) -> list[str]:
     out = list(q.input_var)
     out += [v for v in list(p.var) + list(p.input_var) if v not in own and v not in out]
     return out
+
+
+def _positive_int(value: Any, name: str, where: str) -> int:
+    """An int >= 1; NumPy integers count, booleans do not."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise InputTypeError(f"{where} needs a positive integer {name}, got {value!r}")
+    return int(value)
 
 
 class ELBO(Loss):
@@ -121,9 +130,7 @@ class IWELBO(Loss):
     def __init__(self, p: Distribution, q: Distribution, k: int = 5) -> None:
         self.p = check_distribution(p, "IWELBO")
         self.q = check_distribution(q, "IWELBO")
-        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise InputTypeError(f"IWELBO needs a positive integer k, got {k!r}")
-        self.k = k
+        self.k = k = _positive_int(k, "k", f"IWELBO[{p.prob_text}, {q.prob_text}]")
         self._log_k = math.log(k)
         self._reparam = q.has_reparam
         super().__init__(_inputs(p, q))
@@ -213,8 +220,8 @@ def log_marginal(
     """
     check_distribution(p, "log_marginal")
     check_distribution(q, "log_marginal")
-    if not isinstance(k, int) or k < 1 or not isinstance(chunk, int) or chunk < 1:
-        raise InputTypeError(f"log_marginal needs positive integers k and chunk, got {k!r}, {chunk!r}")
+    where = f"log_marginal({p.prob_text}, {q.prob_text})"
+    k, chunk = _positive_int(k, "k", where), _positive_int(chunk, "chunk", where)
     x = check_x_dict(x_dict, q)
     parts = []
     weights = []

@@ -10,6 +10,7 @@ from typing import Any
 import torch
 
 from dgmcore import memo
+from dgmcore.errors import DGMError
 from dgmcore.losses.base import Loss, XDict
 
 __all__ = ["CompiledLoss"]
@@ -93,10 +94,35 @@ class CompiledLoss(Loss):
             value = self.loss._eval(x, samples)
             self._warm = True
             return value
-        value, drawn = self._fn(x, samples is not None)
+        try:
+            value, drawn = self._fn(x, samples is not None)
+        except DGMError:
+            raise
+        except Exception as err:
+            # torch and dynamo raise their own types for what eager code reports as a DGMError
+            # (a forward's failure is a bare RuntimeError, a shape clash a TorchRuntimeError):
+            # the failure path evaluates eagerly, which raises the error the eager loss gives
+            exc = self._explain(x, samples, err)
+            if exc is err:
+                raise
+            raise exc from (exc.__cause__ or err)
         if drawn:
             samples.update(drawn)  # type: ignore[union-attr]
         return value
+
+    def _explain(self, x: XDict, samples: XDict | None, err: Exception) -> Exception:
+        """Failure path: the eager loss's error for this input; ``err`` itself when eager succeeds.
+
+        Eager success means the compiler failed on good input: torch's own
+        exception says what, and is raised unchanged.
+        """
+        try:
+            self.loss._eval(x, samples)
+        except DGMError as eager:
+            return eager
+        except Exception:  # eager fails untyped as well: the compiled error is as good
+            return err
+        return err
 
     def _text(self) -> str:
         return self.loss._text()

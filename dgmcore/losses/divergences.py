@@ -8,8 +8,16 @@ from typing import Any
 import torch
 
 from dgmcore.distributions.base import Distribution
-from dgmcore.distributions.kl import kl_divergence
-from dgmcore.errors import DGMError, KLNotFoundError, NoDensityError, ShapeError
+from dgmcore.distributions.inputs import sample_shape_of
+from dgmcore.distributions.kl import find_kl, kl_divergence
+from dgmcore.errors import (
+    DGMError,
+    InputTypeError,
+    KLNotFoundError,
+    NoDensityError,
+    PluginError,
+    ShapeError,
+)
 from dgmcore.losses.base import Loss, XDict
 from dgmcore.losses.expectation import Expectation
 from dgmcore.losses.terms import LogProb, check_distribution
@@ -27,7 +35,12 @@ def analytic_kl(p: Distribution, q: Distribution, x: XDict) -> torch.Tensor:
     Raises:
         KLNotFoundError: no analytic pair is registered for the two families.
         ShapeError: the two distributions' parameters do not broadcast (batch
-            sizes or feature counts differ); the message names both.
+            sizes or feature counts differ), or their feature shapes differ
+            (a prior declared with 1 feature against a posterior with 2); the
+            message names both.
+        PluginError: a plugin's registered KL function raised, or returned
+            something other than one value per element of the parameters'
+            shape; the message names the function and the pair.
     """
     try:
         dp, dq = p.get_dist(x), q.get_dist(x)
@@ -38,15 +51,10 @@ def analytic_kl(p: Distribution, q: Distribution, x: XDict) -> torch.Tensor:
         ) from None
     try:
         kl = kl_divergence(p, q, dp, dq)
-    except (RuntimeError, ValueError) as err:
-        if isinstance(err, DGMError):
-            raise
-        raise ShapeError(
-            f"cannot compute KL[{p.prob_text}||{q.prob_text}]: {p.prob_text} has parameters of "
-            f"shape {tuple(dp.batch_shape + dp.event_shape)} and {q.prob_text} of shape "
-            f"{tuple(dq.batch_shape + dq.event_shape)}, which disagree in batch size or "
-            f"features ({err})"
-        ) from err
+    except DGMError:
+        raise
+    except Exception as err:
+        raise _kl_failure(p, q, dp, dq, err) from err
     if kl is None:
         raise KLNotFoundError(
             f"no analytic KL divergence is registered for {p.prob_text} "
@@ -54,8 +62,86 @@ def analytic_kl(p: Distribution, q: Distribution, x: XDict) -> torch.Tensor:
             f"({q.distribution_name}, {type(dq).__name__}). Pass analytical=False for the "
             "Monte-Carlo estimate, or register the pair with a plugin's register_kl hook"
         )
-    n = max(p.feature_ndim(dp), q.feature_ndim(dq))
-    return _sum_features(kl, n)
+    shape = kl.shape if isinstance(kl, torch.Tensor) else None
+    if shape != dp.batch_shape and shape != dq.batch_shape:  # hot path: one of the two
+        _check_result(p, q, dp, dq, kl)
+    n_p, n_q = p.feature_ndim(dp), q.feature_ndim(dq)
+    # both sides with features: a (1,) prior would broadcast against 2 features, summed twice
+    if n_p and n_q and dp.batch_shape[-n_p:] != dq.batch_shape[-n_q:]:
+        raise _shape_error(p, q, dp, dq, "whose features differ")
+    return _sum_features(kl, max(n_p, n_q))
+
+
+def _params_shape(d: Any) -> tuple[int, ...]:
+    return tuple(d.batch_shape + d.event_shape)
+
+
+def _shape_error(p: Distribution, q: Distribution, dp: Any, dq: Any, why: str) -> ShapeError:
+    return ShapeError(
+        f"cannot compute KL[{p.prob_text}||{q.prob_text}]: {p.prob_text} has parameters of "
+        f"shape {_params_shape(dp)} and {q.prob_text} of shape {_params_shape(dq)}, {why}"
+    )
+
+
+def _kl_failure(p: Distribution, q: Distribution, dp: Any, dq: Any, err: Exception) -> DGMError:
+    """The error for a KL function that raised: the shapes' fault, or the plugin function's."""
+    try:
+        torch.broadcast_shapes(dp.batch_shape, dq.batch_shape)
+    except RuntimeError:
+        return _shape_error(p, q, dp, dq, f"which disagree in batch size or features ({err})")
+    fn = find_kl(p, q, dp, dq)
+    if fn is None:  # torch's own function
+        return _shape_error(p, q, dp, dq, f"and torch's kl_divergence raised {type(err).__name__}: {err}")
+    return PluginError(
+        f"cannot compute KL[{p.prob_text}||{q.prob_text}]: the KL function {_fn_name(fn)} "
+        f"registered for ({type(dp).__name__}, {type(dq).__name__}) raised "
+        f"{type(err).__name__}: {err}"
+    )
+
+
+def _check_result(p: Distribution, q: Distribution, dp: Any, dq: Any, kl: Any) -> None:
+    """Failure path of the shape test in :func:`analytic_kl`: say what is wrong, or accept."""
+    expected = torch.broadcast_shapes(dp.batch_shape, dq.batch_shape)
+    if isinstance(kl, torch.Tensor) and kl.shape == expected:
+        return
+    got = f"shape {tuple(kl.shape)}" if isinstance(kl, torch.Tensor) else type(kl).__name__
+    fn = find_kl(p, q, dp, dq)
+    source = (
+        f"the KL function {_fn_name(fn)} registered for ({type(dp).__name__}, {type(dq).__name__})"
+        if fn is not None
+        else "torch's kl_divergence"
+    )
+    raise PluginError(
+        f"cannot compute KL[{p.prob_text}||{q.prob_text}]: {source} returned {got}; expected a "
+        f"tensor of the parameters' shape {tuple(expected)} (one value per batch element and "
+        "feature, before features are summed)"
+    )
+
+
+def _fn_name(fn: Any) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _same_variables(p: Distribution, q: Distribution, formula: str) -> None:
+    """KL and cross-entropy compare two densities of the same variables, of the same features."""
+    if list(p.var) != list(q.var):
+        raise InputTypeError(
+            f"{formula}: the two distributions must be over the same "
+            f"variables, got {list(p.var)} and {list(q.var)} (rename one with replace_var)"
+        )
+    fp, fq = p.features_shape, q.features_shape
+    if fp and fq and fp != fq:
+        raise ShapeError(
+            f"{formula}: the two distributions have different "
+            f"features_shape, {tuple(fp)} and {tuple(fq)}"
+        )
+
+
+def _options(analytical: Any, sample_shape: Any, owner: str) -> torch.Size:
+    """``analytical`` must be a bool; ``sample_shape`` is checked in either mode."""
+    if not isinstance(analytical, bool):
+        raise InputTypeError(f"{owner}: analytical must be True or False, got {analytical!r}")
+    return sample_shape_of(sample_shape, owner)
 
 
 class KullbackLeibler(Loss):
@@ -104,6 +190,8 @@ class KullbackLeibler(Loss):
     ) -> None:
         self.p = check_distribution(p, "KullbackLeibler")
         self.q = check_distribution(q, "KullbackLeibler")
+        _same_variables(p, q, f"KL[{p.prob_text}||{q.prob_text}]")
+        _options(analytical, sample_shape, f"KL[{p.prob_text}||{q.prob_text}]")
         self.analytical = analytical
         self._mc: Loss | None = None
         if not analytical:
@@ -151,6 +239,7 @@ class Entropy(Loss):
         self, p: Distribution, analytical: bool = True, sample_shape: Iterable[int] | int = (1,)
     ) -> None:
         self.p = check_distribution(p, "Entropy")
+        _options(analytical, sample_shape, f"H[{p.prob_text}]")
         self.analytical = analytical
         self._mc: Loss | None = None if analytical else -Expectation(p, LogProb(p), sample_shape)
         super().__init__(p.input_var)
@@ -205,6 +294,9 @@ class CrossEntropy(Loss):
     ) -> None:
         self.p = check_distribution(p, "CrossEntropy")
         self.q = check_distribution(q, "CrossEntropy")
+        _options(analytical, sample_shape, f"H[{p.prob_text}, {q.prob_text}]")
+        if analytical:  # H[p] + KL[p||q]; the Monte-Carlo form lets q read what p draws
+            _same_variables(p, q, f"H[{p.prob_text}, {q.prob_text}]")
         self.analytical = analytical
         if analytical:
             self._inner: Loss = Entropy(p) + KullbackLeibler(p, q)

@@ -7,8 +7,10 @@ from typing import Any
 
 import torch
 
-from dgmcore.distributions.base import Distribution, sample_shape_of
+from dgmcore.distributions.base import Distribution
+from dgmcore.distributions.inputs import sample_shape_of
 from dgmcore.distributions.sample_dims import extra_sample_dims, sample_dims
+from dgmcore.errors import InputTypeError
 from dgmcore.losses.base import Loss, XDict, as_loss, unsigned
 from dgmcore.losses.terms import check_distribution
 
@@ -66,7 +68,13 @@ class Expectation(Loss):
         self, p: Distribution, f: Loss, sample_shape: Iterable[int] | int = (1,), reparam: bool = True
     ) -> None:
         self.p = check_distribution(p, "Expectation")
-        self.f = as_loss(f)
+        try:
+            self.f = as_loss(f)
+        except InputTypeError:
+            raise InputTypeError(
+                f"Expectation over {p.prob_text} needs a loss or a number to average, got "
+                f"{type(f).__name__} {f!r}"
+            ) from None
         self.sample_shape = sample_shape_of(sample_shape, f"Expectation over {p.prob_text}")
         self.reparam = reparam
         own = set(p.var)

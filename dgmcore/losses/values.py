@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from dgmcore.errors import InputTypeError, MissingVariableError
-from dgmcore.losses.base import Loss, XDict, as_loss
+from dgmcore.losses.base import Loss, XDict
 
 __all__ = ["ValueLoss", "Parameter", "ConstantVar"]
 
@@ -28,7 +28,7 @@ class ValueLoss(Loss):
     def __init__(self, value: float | torch.Tensor) -> None:
         super().__init__(())
         self.value = value
-        self._tensor = torch.as_tensor(value, dtype=torch.get_default_dtype())
+        self._tensor = _scalar(value)
         # a constant's negative is free: a sum that subtracts it needs no negation in the graph
         self._negated = None if self._tensor.requires_grad else -self._tensor
 
@@ -51,6 +51,22 @@ class ValueLoss(Loss):
 
         v = self.value.item() if isinstance(self.value, torch.Tensor) else self.value
         return sympy.Integer(v) if float(v).is_integer() and isinstance(v, int) else sympy.Float(v)
+
+
+def _scalar(value: Any) -> torch.Tensor:
+    """A real number or a 0-dim real tensor as a tensor of the default float dtype."""
+    if isinstance(value, torch.Tensor):
+        if value.dim():
+            raise InputTypeError(
+                f"ValueLoss needs a number or a 0-dim tensor, got a tensor of shape {tuple(value.shape)}; "
+                "a value per batch element is a Parameter supplied through x_dict"
+            )
+        if value.is_complex():
+            raise InputTypeError(f"ValueLoss needs a real number, got {value!r}")
+        return value.to(torch.get_default_dtype()) if not value.is_floating_point() else value
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputTypeError(f"ValueLoss needs a real number, got {type(value).__name__} {value!r}")
+    return torch.as_tensor(float(value), dtype=torch.get_default_dtype())
 
 
 class Parameter(Loss):
@@ -110,11 +126,19 @@ class ConstantVar(Loss):
     """
 
     def __init__(self, loss: Loss, constant_var: Mapping[str, Any]) -> None:
+        if not isinstance(loss, Loss):
+            raise InputTypeError(f"ConstantVar needs a Loss to evaluate, got {type(loss).__name__}")
         if not isinstance(constant_var, Mapping):
             raise InputTypeError(
-                f"ConstantVar needs a dict of constants, got {type(constant_var).__name__}"
+                f"ConstantVar({loss}, ...) needs a dict of constants, got {type(constant_var).__name__}"
             )
-        self.loss = as_loss(loss)
+        unknown = [v for v in constant_var if v not in loss._input_var]
+        if unknown:  # a typo would leave the variable free and the constant unused
+            raise InputTypeError(
+                f"ConstantVar: {loss} has no variable(s) {unknown} to fix; its variables are "
+                f"{list(loss._input_var)}"
+            )
+        self.loss = loss
         self.constant_var = dict(constant_var)
         super().__init__(v for v in self.loss._input_var if v not in self.constant_var)
 

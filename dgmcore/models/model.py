@@ -12,8 +12,17 @@ from torch import nn
 from dgmcore import memo
 from dgmcore.distributions.base import Distribution
 from dgmcore.distributions.parametric import ParametricDistribution
-from dgmcore.errors import DGMError, InputTypeError, NonFiniteLossError, ParameterError, ShapeError
+from dgmcore.errors import (
+    DGMError,
+    ForwardError,
+    InputTypeError,
+    NonFiniteLossError,
+    ParameterError,
+    ShapeError,
+)
 from dgmcore.losses.base import Loss
+from dgmcore.models.arguments import check_clip, check_eval_kwargs, make_optimizer, module_list
+from dgmcore.models.rollback import BufferSnapshot, load_checkpoint
 
 __all__ = ["Model"]
 
@@ -27,14 +36,16 @@ class Model:
     gradient clipping, optimizer step) and returns the loss, detached;
     ``test`` evaluates without gradients, with the networks in eval mode.
 
-    A step whose loss (or, with ``check_grads`` or when clipping by norm, whose
-    gradient norm) is NaN or infinite changes nothing: parameters and
-    optimizer state stay as they were, and
-    :class:`~dgmcore.errors.NonFiniteLossError` is raised (or, with
-    ``on_nonfinite="skip"``, the step is skipped and the loss returned). Before
-    raising for a non-finite loss, the loss is evaluated once more with
-    ``validate_args=True`` on every parametric distribution trained, and the
-    first invalid parameter found (e.g. a negative scale) is named in the
+    A step that fails changes nothing: parameters, buffers (BatchNorm's
+    running statistics, which the forward updates before the loss is known)
+    and optimizer state stay as they were, whatever the step raised. A step
+    whose loss (or, with ``check_grads`` or when clipping by norm, whose
+    gradient norm) is NaN or infinite raises
+    :class:`~dgmcore.errors.NonFiniteLossError` showing that value (or, with
+    ``on_nonfinite="skip"``, is skipped and returns the loss). Before raising
+    for a non-finite loss, the loss is evaluated once more, in eval mode and
+    with ``validate_args=True`` on every parametric distribution trained, and
+    the first invalid parameter found (e.g. a negative scale) is named in the
     message.
 
     Args:
@@ -42,8 +53,8 @@ class Model:
         distributions: the distributions whose parameters are trained.
         optimizer: a ``torch.optim.Optimizer`` class.
         optimizer_params: keyword arguments of the optimizer (e.g. ``lr``).
-        clip_grad_norm: clip the global gradient norm to this value.
-        clip_grad_value: clip each gradient element to this magnitude.
+        clip_grad_norm: clip the global gradient norm to this value (positive).
+        clip_grad_value: clip each gradient element to this magnitude (positive).
         retain_graph: passed to ``backward``.
         test_loss: the loss ``test`` evaluates (default: ``loss``).
         on_nonfinite: ``"raise"`` (default) or ``"skip"``.
@@ -54,6 +65,11 @@ class Model:
             ``clip_grad_norm`` checks the norm it computes anyway.
 
     Raises:
+        InputTypeError: an argument of the wrong kind (not a loss, no
+            trainable distributions, an optimizer instance instead of its
+            class, an unknown optimizer keyword), naming it.
+        ParameterError: a clip <= 0, or a value the optimizer refuses (a
+            negative learning rate).
         DGMError: ``train`` is called inside an open ``dgmcore.memo.scope()``.
 
     Example:
@@ -86,31 +102,28 @@ class Model:
         if not isinstance(loss, Loss):
             raise InputTypeError(f"Model needs a Loss, got {type(loss).__name__}")
         if test_loss is not None and not isinstance(test_loss, Loss):
-            raise InputTypeError(f"test_loss must be a Loss, got {type(test_loss).__name__}")
-        if isinstance(distributions, nn.Module):
-            distributions = [distributions]  # type: ignore[list-item]
-        dists = list(distributions)
-        for d in dists:
-            if not isinstance(d, nn.Module):
-                raise InputTypeError(
-                    f"distributions must be dgmcore distributions (nn.Modules), got {type(d).__name__}"
-                )
+            raise InputTypeError(f"Model: test_loss must be a Loss, got {type(test_loss).__name__}")
         if on_nonfinite not in _NAN_POLICIES:
-            raise InputTypeError(f"on_nonfinite must be one of {_NAN_POLICIES}, got {on_nonfinite!r}")
+            raise InputTypeError(
+                f"Model: on_nonfinite must be one of {_NAN_POLICIES}, got {on_nonfinite!r}"
+            )
+        self.clip_grad_norm = check_clip(clip_grad_norm, "clip_grad_norm")
+        self.clip_grad_value = check_clip(clip_grad_value, "clip_grad_value")
         self.loss_cls = loss
         self.test_loss_cls = test_loss if test_loss is not None else loss
-        self.distributions = nn.ModuleList(dists)
+        self.distributions = nn.ModuleList(module_list(distributions))
         params = [p for p in self.distributions.parameters() if p.requires_grad]
         if not params:
-            raise InputTypeError("the given distributions have no trainable parameters")
-        self.optimizer = optimizer(params, **dict(optimizer_params or {}))
-        self.clip_grad_norm = clip_grad_norm
-        self.clip_grad_value = clip_grad_value
+            raise InputTypeError(
+                f"Model: the given distributions have no trainable parameters (loss {loss})"
+            )
+        self.optimizer = make_optimizer(optimizer, params, optimizer_params)
         self.retain_graph = retain_graph
         self.on_nonfinite = on_nonfinite
         self.check_grads = check_grads
         self._params = params
         self._modules_list = list(self.distributions.modules())
+        self._buffers = BufferSnapshot(self._modules_list)
 
     def __str__(self) -> str:
         lines = ["Distributions (for training):"]
@@ -124,6 +137,15 @@ class Model:
 
         Keyword arguments are passed to the loss's ``eval`` (``return_dict`` is
         not one for a training step: use :meth:`test` or ``loss.eval``).
+
+        Raises:
+            NonFiniteLossError: the loss (or the gradient norm it checks) is
+                not finite; the model is unchanged.
+            InputTypeError: an unknown keyword, or a loss that carries no
+                gradient (detached, or computed without the trained networks).
+            ForwardError: a ``forward`` (or the backward through it) raised.
+            DGMError: any other bad input, as ``loss.eval`` reports it. Whatever
+                is raised, parameters, buffers and optimizer state are as before.
         """
         if memo.is_open():  # parameters memoized before the step would be reused after it
             raise DGMError(
@@ -131,84 +153,136 @@ class Model:
                 "memoized before the optimizer step would be reused after it. Call train "
                 "outside the scope"
             )
-        if kwargs and kwargs.get("return_dict"):
-            raise InputTypeError(
-                "Model.train returns the loss only and takes no return_dict=True; to see the "
-                "variables drawn, call model.test(x_dict, return_dict=True) or loss.eval"
-            )
+        if kwargs:
+            check_eval_kwargs(kwargs, "Model.train", return_dict=False)
         # Module.train() walks the tree and sets every flag, which costs as much as a small
         # network's step: switch only when some module is in eval mode.
         for module in self._modules_list:
             if not module.training:
                 self.distributions.train()
                 break
+        saved = self._buffers.take()  # [] for networks without buffers (most VAEs)
+        try:
+            return self._step(train_x_dict, kwargs, saved)
+        except BaseException:  # a failed step leaves the model as it was (also on ^C)
+            self.optimizer.zero_grad(set_to_none=True)
+            self._buffers.restore(saved)
+            raise
+
+    def _step(self, x_dict: Mapping[str, Any] | None, kwargs: Mapping[str, Any], saved: Any) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
-        loss = self.loss_cls.eval(train_x_dict, **kwargs)
+        loss = self.loss_cls.eval(x_dict, **kwargs)
         if loss.dim():
             raise ShapeError(
                 f"Model.train needs a scalar loss, but {self.loss_cls} gives one of shape "
                 f"{tuple(loss.shape)}: reduce it over the batch with .mean() or .sum()"
             )
-        finite = math.isfinite(loss.item()) if loss.dim() == 0 else bool(torch.isfinite(loss).all())
-        if not finite:
-            return self._reject(loss, "loss", train_x_dict, kwargs)
-        loss.backward(retain_graph=self.retain_graph)
+        value = loss.item()
+        if not math.isfinite(value):
+            return self._reject(loss, "loss", value, saved, x_dict, kwargs)
+        self._backward(loss)
         if self.clip_grad_norm is not None:
             norm = torch.nn.utils.clip_grad_norm_(self._params, self.clip_grad_norm)
             if not torch.isfinite(norm):
-                return self._reject(loss, "gradient norm")
+                return self._reject(loss, "gradient norm", norm.item(), saved)
         elif self.check_grads:
             grads = [p.grad for p in self._params if p.grad is not None]
-            if grads and not math.isfinite(torch.nn.utils.get_total_norm(grads).item()):
-                return self._reject(loss, "gradient norm")
+            total = torch.nn.utils.get_total_norm(grads).item() if grads else 0.0
+            if not math.isfinite(total):
+                return self._reject(loss, "gradient norm", total, saved)
         if self.clip_grad_value is not None:
             torch.nn.utils.clip_grad_value_(self._params, self.clip_grad_value)
         self.optimizer.step()
         return loss.detach()
 
+    def _backward(self, loss: torch.Tensor) -> None:
+        if not loss.requires_grad:
+            raise InputTypeError(
+                f"Model.train: the loss {self.loss_cls} carries no gradient: it does not depend on "
+                "the trained distributions' parameters (is it detached, or are the networks that "
+                "compute it missing from distributions?)"
+            )
+        try:
+            loss.backward(retain_graph=self.retain_graph)
+        except RuntimeError as err:
+            hint = (
+                " An input computed with a graph of its own is backpropagated through at every "
+                "step: pass retain_graph=True, or detach it"
+                if "second time" in str(err)
+                else ""
+            )
+            raise ForwardError(
+                f"Model.train: backward through {self.loss_cls} raised RuntimeError: "
+                f"{str(err).rstrip('.')}.{hint}"
+            ) from err
+
     def _reject(
         self,
         loss: torch.Tensor,
         what: str,
+        value: float,
+        saved: Any,
         x_dict: Mapping[str, Any] | None = None,
         kwargs: Mapping[str, Any] | None = None,
     ) -> torch.Tensor:
         self.optimizer.zero_grad(set_to_none=True)
+        self._buffers.restore(saved)
         if self.on_nonfinite == "skip":
             return loss.detach()
-        cause = self._diagnose(x_dict, kwargs or {}) if what == "loss" else ""
+        cause = self._diagnose(x_dict, kwargs or {}, saved) if what == "loss" else ""
         raise NonFiniteLossError(
-            f"the {what} of {self.loss_cls} is not finite ({loss.detach()}); parameters and "
+            f"the {what} of {self.loss_cls} is not finite ({value}); parameters, buffers and "
             f"optimizer state are unchanged.{cause} Lower the learning rate, clip gradients "
             "(clip_grad_norm=...), or pass on_nonfinite='skip'"
         )
 
-    def _diagnose(self, x_dict: Mapping[str, Any] | None, kwargs: Mapping[str, Any]) -> str:
-        """Failure path: the first invalid parameter, found by evaluating with validation on."""
+    def _diagnose(self, x_dict: Mapping[str, Any] | None, kwargs: Mapping[str, Any], saved: Any) -> str:
+        """Failure path: the first invalid parameter, found by evaluating with validation on.
+
+        The second evaluation runs in eval mode, without gradients: in train
+        mode it would update the buffers once more (BatchNorm's running
+        statistics) and draw new dropout masks. The buffers are restored again
+        afterwards, in case a module updates them in eval mode too.
+        """
         dists = [m for m in self._modules_list if isinstance(m, ParametricDistribution)]
-        saved = [d.validate_args for d in dists]
+        saved_checks = [d.validate_args for d in dists]
+        modes = [m.training for m in self._modules_list]
         try:
             for d in dists:
                 d.validate_args = True
+            self.distributions.eval()
             with torch.no_grad():
                 self.loss_cls.eval(x_dict, **kwargs)
         except ParameterError as err:
-            return f" Evaluated again with validate_args=True: {err}."
+            return f" Evaluated again with validate_args=True (in eval mode): {err}."
         except Exception:  # the diagnosis must not hide the error it diagnoses
             return ""
         finally:
-            for d, v in zip(dists, saved, strict=True):
+            for d, v in zip(dists, saved_checks, strict=True):
                 d.validate_args = v
+            self._restore_modes(modes)
+            self._buffers.restore(saved)
         return ""
 
+    def _restore_modes(self, modes: list[bool]) -> None:
+        for m, mode in zip(self._modules_list, modes, strict=True):
+            m.training = mode
+
     def test(self, test_x_dict: Mapping[str, Any] | None = None, **kwargs: Any) -> torch.Tensor:
-        """Evaluate the test loss without gradients, networks in eval mode."""
+        """Evaluate the test loss without gradients, networks in eval mode.
+
+        Each module's mode (train or eval) is restored afterwards, also when
+        the evaluation fails.
+        """
+        if kwargs:
+            check_eval_kwargs(kwargs, "Model.test", return_dict=True)
+        modes = [m.training for m in self._modules_list]
         self.distributions.eval()
         try:
             with torch.no_grad():
                 return self.test_loss_cls.eval(test_x_dict, **kwargs)
         finally:
-            self.distributions.train()
+            self._restore_modes(modes)
 
     def state_dict(self) -> dict[str, Any]:
         """Networks and optimizer state, for checkpoints."""
@@ -218,12 +292,14 @@ class Model:
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore what :meth:`state_dict` returned."""
-        missing = {"distributions", "optimizer"} - set(state)
-        if missing:
-            raise InputTypeError(
-                f"Model.load_state_dict needs the keys 'distributions' and 'optimizer', "
-                f"missing {sorted(missing)}"
-            )
-        self.distributions.load_state_dict(state["distributions"])
-        self.optimizer.load_state_dict(state["optimizer"])
+        """Restore what :meth:`state_dict` returned.
+
+        The checkpoint is checked against the model before anything is copied:
+        a mismatch (keys, shapes, the optimizer's parameter groups) raises and
+        leaves the model as it was.
+
+        Raises:
+            InputTypeError: ``state`` is not a checkpoint of this model's layout.
+            ShapeError: a tensor's shape differs from the model's.
+        """
+        load_checkpoint(self.distributions, self.optimizer, state)

@@ -5,27 +5,30 @@ it is derived from the registry and cached per generation. Names never shadow
 silently: a name two plugins provide (or a plugin and the core) is warned about
 once at load, and :func:`ambiguous_message` is the error naming both providers
 when such a name is used. :func:`unknown_message` explains a name nobody
-provides, with the ``pip install`` hint for first-party names.
+provides, with where a first-party name comes from (:func:`first_party_hint`).
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
+from pathlib import Path
 from typing import Any
 
 from dgmcore.errors import DGMError
 from dgmcore.plugins.state import ENV_DISABLE, KINDS, norm, ok, state
 from dgmcore.plugins.status import version_of
 
-__all__ = ["HINTS", "ambiguous_message", "check_kind", "conflicts", "index", "providers",
-           "unknown_message"]
+__all__ = ["HINTS", "ambiguous_message", "check_kind", "conflicts", "first_party_hint", "index",
+           "providers", "unknown_message"]
 
-# Which first-party package provides a name, for the "pip install" hint. This
+# Which first-party package provides a name, for the unknown-name hint. This
 # is the only place the core names concrete families, flows, losses or models.
 _FAMILIES = (
     "Normal Bernoulli Categorical OneHotCategorical Multinomial Laplace Beta Gamma Dirichlet "
     "Uniform Poisson StudentT Cauchy Exponential LogNormal MultivariateNormal "
-    "LowRankMultivariateNormal RelaxedBernoulli RelaxedOneHotCategorical FactorizedBernoulli "
+    "LowRankMultivariateNormal RelaxedBernoulli RelaxedOneHotCategorical RelaxedCategorical "
+    "FactorizedBernoulli "
     "MixtureModel ProductOfNormal ElementWiseProductOfNormal MixtureOfNormal MixtureOfExperts"
 )
 HINTS: dict[str, tuple[str, str]] = {
@@ -129,6 +132,26 @@ def conflicts() -> None:
                                     + " and ".join(repr(o) for o in owners))
 
 
+def first_party_hint(package: str) -> str:
+    """Where a first-party plugin that is not loaded comes from.
+
+    Never advice to ``pip install`` a package that is not released: the
+    first-party plugins live in the repository's ``plugins/`` folder, which a
+    checkout of dgmcore has, and ``scripts/dev.sh setup`` installs. A package
+    neither there nor installed is planned.
+    """
+    checkout = Path(__file__).resolve().parents[2] / "plugins" / package / "pyproject.toml"
+    try:
+        importlib.metadata.distribution(package)
+        installed = True
+    except importlib.metadata.PackageNotFoundError:
+        installed = False
+    if installed or checkout.is_file():
+        return (f"is provided by the first-party plugin {package} (plugins/{package}; "
+                "bash scripts/dev.sh setup installs it)")
+    return f"is planned for the first-party plugin {package}, which is not released yet"
+
+
 def unknown_message(kind: str, name: str) -> str:
     """Why ``dgmcore.<kind>.<name>`` does not exist, and what to do about it."""
     msg = f"dgmcore.{kind} has no {name!r}: no installed dgmcore plugin provides it"
@@ -152,7 +175,7 @@ def unknown_message(kind: str, name: str) -> str:
             return (f"dgmcore.{kind} has no {name!r}: the installed {package} {version_of(rec)} "
                     f"does not provide it; pip install --upgrade {package}")
         where = f" (it belongs in dgmcore.{hint_kind})" if hint_kind != kind else ""
-        return f"{msg}. {name} comes with {package}{where}: pip install {package}"
+        return f"{msg}. {name}{where} {first_party_hint(package)}"
     import difflib
 
     pool = set(index()[kind]) | {n for n in state.namespaces.get(kind, {})

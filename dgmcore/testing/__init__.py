@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from dgmcore.testing.distribution import CHECKS, check_distribution, seeded
 from dgmcore.testing.divergence import check_entropy, check_kl_pair
+from dgmcore.testing.flows import check_flow
 from dgmcore.testing.report import ConformanceError, Report
 from dgmcore.testing.table import Case, EntropyCase, Formula, KLCase, parametrize
 
@@ -52,6 +53,7 @@ __all__ = [
     "Report",
     "check_distribution",
     "check_entropy",
+    "check_flow",
     "check_kl_pair",
     "parametrize",
     "seeded",

@@ -53,6 +53,8 @@ def check_distribution(
     values: torch.Tensor | None = None,
     factory: Callable[[], Distribution] | None = None,
     skip: Iterable[str] = (),
+    no_rsample_grad: Iterable[str] = (),
+    no_score_grad: Iterable[str] = (),
 ) -> Report:
     """Run the conformance checks on a distribution of one variable.
 
@@ -71,10 +73,13 @@ def check_distribution(
       of ``n_samples`` draws match ``sample_mean`` / ``sample_variance`` within
       ``sigmas`` standard errors.
     * ``gradients``: reparameterised samples (when ``has_reparam``) and
-      log-densities propagate finite, non-zero gradients to the parameters, the
-      constants and the inputs; ``reparam=True`` without ``has_reparam`` raises.
+      log-densities propagate a finite gradient, not zero everywhere, to every
+      parameter, every constant and every input (each named when it fails);
+      ``reparam=True`` without ``has_reparam`` raises.
     * ``state_dict``: saved with ``torch.save`` and loaded into a copy whose
-      tensors were changed (or into ``factory()``), the log-density is restored.
+      tensors were shifted (``factory()``'s, or a deep copy's), the log-density
+      is restored; not applicable when the state is empty or the shift does not
+      change the log-density.
     * ``text``: ``str``, ``repr``, ``prob_text``, ``latex`` and the ``log_prob()``
       loss render.
     * ``inputs_unchanged``: no tensor of ``inputs`` was modified.
@@ -91,10 +96,16 @@ def check_distribution(
         atol, rtol: tolerances of the exact comparisons.
         values: extra values of the variable to score against ``reference``.
         factory: builds a fresh instance, for the ``state_dict`` check.
-        skip: names of checks not to run.
+        skip: names of checks not to run (the report lists them as skipped).
+        no_rsample_grad: parameters, constants or inputs (by name) that a
+            reparameterised sample legitimately does not depend on, like a
+            mixture's weights; the ``gradients`` check requires that they get no
+            gradient from ``rsample`` (and still one from the log-density).
+        no_score_grad: likewise, those the log-density legitimately does not read.
 
     Returns:
-        A :class:`~dgmcore.testing.Report` of the checks passed and skipped.
+        A :class:`~dgmcore.testing.Report` of the checks passed and of those not
+        run, with why: the ones that did not apply and the ones the caller skipped.
 
     Raises:
         ConformanceError: a check failed; the message says which and how.
@@ -124,6 +135,9 @@ def check_distribution(
         )
     if len(dist.var) != 1:
         raise InputTypeError(f"check_distribution checks distributions of one variable, got var={dist.var}")
+    for name in CHECKS:
+        if name in skipped:
+            report.skip(name, "skipped by the caller (skip=...)")
     inputs = dict(inputs or {})
     # batch_n must agree with the inputs' batch when they fix one (else sample raises ShapeError)
     batch_n = next((t.shape[0] for t in inputs.values() if isinstance(t, torch.Tensor) and t.dim()), batch_n)
@@ -151,7 +165,12 @@ def check_distribution(
                     "variance" not in skipped,
                 ),
             ),
-            ("gradients", lambda: check_gradients(report, dist, inputs, batch_n)),
+            (
+                "gradients",
+                lambda: check_gradients(
+                    report, dist, inputs, batch_n, set(no_rsample_grad), set(no_score_grad)
+                ),
+            ),
             ("state_dict", lambda: check_state_dict(report, dist, sample, factory, atol, rtol)),
             ("text", lambda: check_text(report, dist)),
         ]

@@ -8,13 +8,13 @@ Like those of :mod:`dgmcore.testing.checks`, each records into a
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 import torch
 
 from dgmcore.distributions import Distribution
-from dgmcore.errors import DGMError
+from dgmcore.errors import DGMError, InputTypeError
 from dgmcore.testing.report import Report
 from dgmcore.testing.stats import check_mean, check_variance
 
@@ -50,38 +50,81 @@ def check_moments(
         check_variance(report, "variance", draws, exact_var, sigmas)
 
 
-def _grad_report(report: Report, check: str, grads: Iterable[torch.Tensor | None], what: str) -> None:
-    found = [g for g in grads if g is not None]
-    report.require(all(bool(torch.isfinite(g).all()) for g in found), check, f"{what}: non-finite gradient")
-    report.require(
-        any(bool((g != 0).any()) for g in found),
-        check,
-        f"{what}: no parameter, constant or input receives a gradient",
-    )
+def _grad_report(
+    report: Report,
+    check: str,
+    named: dict[str, tuple[str, torch.Tensor]],
+    grads: Iterable[torch.Tensor | None],
+    what: str,
+    exempt: Collection[str] = (),
+) -> None:
+    """Every leaf, by name, receives a finite gradient that is not zero everywhere.
+
+    The leaves named in ``exempt`` must receive none (or zero) instead.
+    """
+    for (key, (label, _)), g in zip(named.items(), grads, strict=True):
+        if key in exempt:
+            report.require(
+                g is None or not bool((g != 0).any()),
+                check,
+                f"{what}: {label} was declared to get no gradient here but gets one",
+            )
+            continue
+        if g is None:
+            report.fail(check, f"{what}: no gradient reaches {label}")
+        report.require(bool(torch.isfinite(g).all()), check, f"{what}: non-finite gradient of {label}")
+        report.require(bool((g != 0).any()), check, f"{what}: the gradient of {label} is zero")
     report.ok(check)
 
 
-def check_gradients(report: Report, dist: Distribution, inputs: dict[str, Any], batch_n: int) -> None:
-    """Gradients of reparameterised samples and of log-densities reach parameters, constants and inputs.
+def check_gradients(
+    report: Report,
+    dist: Distribution,
+    inputs: dict[str, Any],
+    batch_n: int,
+    no_rsample_grad: Collection[str] = (),
+    no_score_grad: Collection[str] = (),
+) -> None:
+    """Gradients of reparameterised samples and of log-densities reach every parameter, constant and input.
 
     Runs on a deep copy whose floating-point buffers (the constants) require
-    gradients, with floating-point inputs cloned to require them too.
+    gradients, with floating-point inputs cloned to require them too. Each of
+    these leaves must receive a finite gradient that is not zero everywhere: a
+    family that detaches one parameter fails, naming it. ``no_rsample_grad``
+    names the leaves (parameter, buffer or input names) that a reparameterised
+    sample does not depend on, such as a mixture's weights (the component is
+    drawn discretely); they must get no gradient from ``rsample``, and still get
+    one from the log-density. ``no_score_grad`` likewise names the leaves the
+    log-density does not read (a temperature used only when sampling).
     """
     d = copy.deepcopy(dist)
-    leaves: list[torch.Tensor] = [p for p in d.parameters() if p.is_floating_point()]
-    for b in d.buffers():
+    named: dict[str, tuple[str, torch.Tensor]] = {
+        n: (f"parameter {n!r}", p)
+        for n, p in d.named_parameters()
+        if p.is_floating_point() and p.requires_grad
+    }
+    for n, b in d.named_buffers():
         if b.is_floating_point():
-            leaves.append(b.requires_grad_(True))
+            named[n] = (f"constant {n!r}", b.requires_grad_(True))
     given = {
         k: t.detach().clone().requires_grad_(True)
         if isinstance(t, torch.Tensor) and t.is_floating_point()
         else t
         for k, t in inputs.items()
     }
-    leaves += [t for t in given.values() if isinstance(t, torch.Tensor) and t.requires_grad]
-    if not leaves:
+    named.update(
+        {k: (f"input {k!r}", t) for k, t in given.items() if isinstance(t, torch.Tensor) and t.requires_grad}
+    )
+    unknown = sorted((set(no_rsample_grad) | set(no_score_grad)) - set(named))
+    if unknown:
+        raise InputTypeError(
+            f"check_distribution: no_rsample_grad / no_score_grad name {unknown}, which are not among the "
+            f"floating-point parameters, constants and inputs {sorted(named)}"
+        )
+    if not named:
         report.skip("gradients", "no floating-point parameter, constant or input")
         return
+    leaves = [t for _, t in named.values()]
     v = d.var[0]
     if d.has_reparam:
         x = d.sample(given, batch_n=batch_n, reparam=True, return_all=False)[v]
@@ -92,8 +135,10 @@ def check_gradients(report: Report, dist: Distribution, inputs: dict[str, Any], 
         _grad_report(
             report,
             "rsample_grad",
+            named,
             torch.autograd.grad((x * weights).sum(), leaves, allow_unused=True),
             "rsample",
+            no_rsample_grad,
         )
     else:
         try:
@@ -106,6 +151,12 @@ def check_gradients(report: Report, dist: Distribution, inputs: dict[str, Any], 
             )
     x = d.sample(given, batch_n=batch_n, return_all=False)[v].detach()
     lp = d.get_log_prob({**given, v: x})
+    report.require(lp.requires_grad, "score_grad", "the log-density carries no gradient to any leaf")
     _grad_report(
-        report, "score_grad", torch.autograd.grad(lp.sum(), leaves, allow_unused=True), "log-density"
+        report,
+        "score_grad",
+        named,
+        torch.autograd.grad(lp.sum(), leaves, allow_unused=True),
+        "log-density",
+        no_score_grad,
     )

@@ -1,12 +1,16 @@
 """The benchmark columns compute the hand-written objective (the check mode, small sizes).
 
 No timing here: this keeps every column honest in CI, so that a benchmark
-never compares models that differ. Pixyz and Pyro columns are checked when
-the ``bench`` extra is installed; ``loss.compile()`` is left out for speed
-(the benchmark run checks it before timing it).
+never compares models that differ. The test set-up installs Pixyz and Pyro (the
+``test`` extra), so their columns, behind the published comparisons, are
+required here: a missing peer library fails this module instead of leaving its
+columns out. ``loss.compile()`` is left out for speed (the benchmark run checks
+it before timing it).
 """
 
 from __future__ import annotations
+
+import importlib
 
 import pytest
 import torch
@@ -15,6 +19,16 @@ from benchmarks import dmm, vae
 from benchmarks.check import check_columns
 from benchmarks.harness import Column
 from benchmarks.suites import REFERENCES, SUITES
+
+#: The peer libraries whose columns must be present, in both groups (analytic and Monte-Carlo).
+PEERS = ("Pixyz", "Pyro")
+
+
+def test_the_peer_libraries_are_installed() -> None:
+    """Fails (not skips) where the test set-up did not install them."""
+    for module in ("pixyz", "pyro"):
+        importlib.import_module(module)
+
 
 SMALL = {
     "vae": vae.VAEConfig(hidden=32, z_dim=4, x_dim=20, batch=8),
@@ -40,6 +54,10 @@ def test_every_column_matches_hand_written(suite: str) -> None:
     results = check_columns(columns, make_inputs(cfg), REFERENCES)
     assert {r.group for r in results} == {"analytic", "mc"}
     assert len(results) >= 6  # two hand-written, four dgmcore
+    for peer in PEERS:  # checked, not silently omitted
+        groups = {r.group for r in results if r.column.startswith(peer)}
+        missing = sorted({"analytic", "mc"} - groups)
+        assert not missing, f"{suite}: no {peer} column in the group(s) {missing}"
     bad = [r.line() for r in results if not r.ok]
     assert not bad, "\n".join(bad)
 

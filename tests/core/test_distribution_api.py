@@ -41,11 +41,13 @@ def test_return_all_and_extra_entries() -> None:
 
 def test_sample_never_mutates_its_input() -> None:
     q = Encoder()
-    x_dict = {"x": torch.randn(3, 4)}
-    before = dict(x_dict)
+    x = torch.randn(3, 4)
+    x_dict = {"x": x}
+    clone, version = x.clone(), x._version
     q.sample(x_dict)
     q.get_log_prob({**x_dict, "z": torch.zeros(3, 2)})
-    assert x_dict == before and set(x_dict) == {"x"}
+    assert set(x_dict) == {"x"} and x_dict["x"] is x  # the dict: no key added, none replaced
+    assert x._version == version and torch.equal(x, clone)  # the tensor: no in-place write
 
 
 # --- parameters: constants, conditioning variables, forward ------------------------------------

@@ -63,11 +63,11 @@ def test_missing_variable_names_variable_and_formula(call, variable: str, text: 
 
 
 def test_missing_variable_error_is_caught_as_key_error() -> None:
-    try:
+    with pytest.raises(KeyError) as info:  # fails when nothing is raised
         Encoder().sample({})
-    except KeyError as err:
-        assert "needs the variable 'x'" in str(err)  # not a quoted repr
-        assert not str(err).startswith('"')
+    assert isinstance(info.value, MissingVariableError)
+    assert "needs the variable 'x'" in str(info.value)  # not a quoted repr
+    assert not str(info.value).startswith('"')
 
 
 # --- x_dict of the wrong type --------------------------------------------------------------------------

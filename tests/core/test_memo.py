@@ -123,11 +123,16 @@ def test_in_place_update_of_a_parameter_inside_a_scope_is_not_seen_but_the_next_
     x = torch.randn(3, 4)
     with memo.scope():
         a = q.get_params({"x": x})["loc"]
-    with torch.no_grad():
-        q.loc.bias.add_(1.0)
+        calls = q.calls
+        with torch.no_grad():
+            q.loc.bias.add_(1.0)
+        inside = q.get_params({"x": x})["loc"]
+        assert q.calls == calls  # the stored result, not a second forward
+        torch.testing.assert_close(inside, a)  # the update is not seen inside the scope
     with memo.scope():
         b = q.get_params({"x": x})["loc"]
-    torch.testing.assert_close(b, a + 1.0)
+    assert q.calls == calls + 1
+    torch.testing.assert_close(b, a + 1.0)  # the next evaluation is fresh
 
 
 def test_scopes_are_re_entrant() -> None:

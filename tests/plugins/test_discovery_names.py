@@ -80,10 +80,14 @@ def test_unknown_name_message(fake_site):
     assert result["private"] == ["absent", False] and result["lazy"]
     message, is_dgm = result["attr"]
     assert is_dgm and "no installed dgmcore plugin provides it" in message
-    assert "pip install dgmcore-families" in message
+    # the first-party plugins are in the checkout's plugins/ folder, not on PyPI: no pip advice
+    assert "Normal is provided by the first-party plugin dgmcore-families (plugins/dgmcore-families; " \
+        "bash scripts/dev.sh setup installs it)" in message
+    assert "pip" not in message
     assert result["from"] == [message, True]
     assert result["hasattr"] is False
-    assert "pip install dgmcore-flows" in result["flow"]
+    assert "provided by the first-party plugin dgmcore-flows (plugins/dgmcore-flows;" in result["flow"]
+    assert "pip" not in result["flow"]
     assert "no installed dgmcore plugin provides it" in result["nothing"] and "pip" not in result["nothing"]
     assert "dgmcore.losses" in result["elsewhere"]
 
@@ -159,3 +163,20 @@ def test_programmatic_name_taken_before_discovery(fake_site):
         "dgmtest-a (entry point)": ["entry point", "disabled",
                                     "the programmatic plugin 'dgmtest-a' has its name"],
     }
+
+
+def test_a_first_party_name_whose_plugin_is_neither_checked_out_nor_installed_is_planned(monkeypatch):
+    """No advice to pip install a package that exists neither in plugins/ nor in the environment."""
+    from dgmcore import plugins
+    from dgmcore.plugins import index
+
+    monkeypatch.setitem(index.HINTS, "Hologram", ("dgmcore-holograms", "distributions"))
+    with plugins.isolated():
+        message = index.unknown_message("distributions", "Hologram")
+    assert message.endswith(
+        "Hologram is planned for the first-party plugin dgmcore-holograms, which is not released yet"
+    )
+    assert "pip" not in message
+    # every first-party package the hints name is in this checkout's plugins/ folder
+    for package in {p for p, _ in index.HINTS.values()} - {"dgmcore-holograms"}:
+        assert "is provided by the first-party plugin" in index.first_party_hint(package), package

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import types
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,6 +13,18 @@ import dgmcore.distributions as D
 import dgmcore.models as M
 from dgmcore import plugins
 from dgmcore.errors import AmbiguousNameError, PluginError, PluginWarning, UnknownNameError
+
+ROOT_CONFTEST = Path(dgmcore.__file__).resolve().parents[1] / "conftest.py"
+PLAIN_ENV = """
+import dgmcore
+
+class EnvModel:
+    pass
+
+@dgmcore.hookimpl
+def register_models():
+    return [EnvModel]
+"""
 
 
 def module(name: str, **hooks) -> types.ModuleType:
@@ -268,13 +281,38 @@ def test_isolated_ignores_env_plugins(monkeypatch):
         assert [(s.name, s.source) for s in plugins.statuses()] == [("json", "env")]
 
 
-def test_suite_loads_only_first_party_entry_points():
-    """The root conftest.py keeps the plugins a user installed out of the suite."""
-    first_party = {"dgmcore-families", "dgmcore-flows", "dgmcore-adversarial", "dgmcore-timeseries",
-                   "dgmcore-trainers"}
-    leaked = [(s.name, s.source) for s in plugins.statuses()
-              if s.source != "programmatic" and s.distribution not in first_party]
-    assert leaked == []
+def test_suite_loads_only_first_party_entry_points(fake_site):
+    """The root conftest.py keeps the plugins a user installed out of the suite.
+
+    Run where a user plugin *is* installed (a fake wheel, and one named in
+    ``DGMCORE_PLUGINS``): without the filter both load, with the root conftest's
+    ``pytest_configure`` neither does, while a first-party entry point still loads.
+    """
+    fake_site.plain("dgmtest-user", "UserModel")
+    fake_site.plain("dgmcore-trainers", "FakeTrainer", module="fake_trainers")
+    fake_site.module("user_env_plugin.py", PLAIN_ENV)
+    result = fake_site.run(
+        f"""
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("root_conftest", {str(ROOT_CONFTEST)!r})
+        root = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(root)
+        from dgmcore import plugins
+        def loaded():
+            return sorted((s.name, s.distribution, s.source) for s in plugins.statuses() if s.status == "ok")
+        before = loaded()
+        root.pytest_configure(type("Config", (), {{"addinivalue_line": lambda *a: None}})())
+        emit([before, loaded(), list(root.FIRST_PARTY)])
+        """,
+        DGMCORE_PLUGINS="user_env_plugin",
+    )
+    before, after, first_party = result
+    names = {name for name, _, _ in before}
+    assert {"dgmtest-user", "user_env_plugin", "dgmcore-trainers"} <= names  # the filter has work
+    loaded = {name for name, _, _ in after}
+    assert "dgmtest-user" not in loaded and "user_env_plugin" not in loaded
+    assert "dgmcore-trainers" in loaded
+    assert {dist for _, dist, _ in after} <= set(first_party)
 
 
 def test_unknown_attribute_error_is_an_errors_class():

@@ -31,7 +31,7 @@ from dgmcore_families.multivariate_normal import LowRankMultivariateNormal, Mult
 from dgmcore_families.normal import LogNormal, Normal
 from dgmcore_families.poe import ElementWiseProductOfNormal, ProductOfNormal
 from dgmcore_families.poisson import Poisson
-from dgmcore_families.relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
+from dgmcore_families.relaxed import RelaxedBernoulli, RelaxedCategorical, RelaxedOneHotCategorical
 from dgmcore_families.uniform import Uniform
 
 __version__ = "0.1.0"
@@ -57,6 +57,7 @@ FAMILIES = (
     LowRankMultivariateNormal,
     RelaxedBernoulli,
     RelaxedOneHotCategorical,
+    RelaxedCategorical,
     FactorizedBernoulli,
     MixtureModel,
     PosteriorMixtureModel,
@@ -91,6 +92,7 @@ __all__ = [
     "PosteriorMixtureModel",
     "ProductOfNormal",
     "RelaxedBernoulli",
+    "RelaxedCategorical",
     "RelaxedOneHotCategorical",
     "StudentT",
     "Uniform",

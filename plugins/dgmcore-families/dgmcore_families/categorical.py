@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from dgmcore.distributions import ParametricDistribution
-from dgmcore.errors import ShapeError
+from dgmcore.errors import NoDensityError, ParameterError, ShapeError, ValueRangeError
 
 __all__ = ["Categorical", "OneHotCategorical"]
 
@@ -29,11 +29,30 @@ def _one_hot_log_prob(
             f"categories, but its last dimension has size {value.shape[-1] if value.dim() else 0}; "
             "pass class labels as an integer tensor"
         )
-    if owner.validate_args and not bool(
-        (value >= 0).all() & torch.isclose(value.sum(-1), value.new_ones(())).all()
-    ):
-        raise ShapeError(f"{owner.prob_text}: one-hot values must be non-negative and sum to 1")
+    if owner.validate_args:
+        sums = value.sum(-1)
+        if not bool((value >= 0).all() & torch.isclose(sums, value.new_ones(())).all()):
+            raise ValueRangeError(
+                f"{owner.prob_text}: {owner.var[0]!r} is read as one-hot vectors, which must be "
+                f"non-negative and sum to 1; got smallest entry {value.min().item():.4g} and sums "
+                f"from {sums.min().item():.4g} to {sums.max().item():.4g}"
+            )
     return (value * logits).sum(-1)  # torch keeps normalised logits finite (probs are clamped)
+
+
+def _checked_dist(owner: ParametricDistribution, params: dict[str, Any], validate_args: bool) -> Any:
+    """The family built from ``params``; validated, ``probs`` must be non-negative first.
+
+    torch normalises ``probs`` before it validates them, so probabilities that are all
+    negative (``-1/-3 = 1/3``) would otherwise pass.
+    """
+    probs = params.get("probs")
+    if validate_args and isinstance(probs, torch.Tensor) and not bool((probs >= 0).all()):
+        raise ParameterError(
+            f"{owner.prob_text} ({type(owner).__name__}): parameter probs must be non-negative, "
+            f"got smallest entry {probs.min().item():.4g}"
+        )
+    return owner.family(**params, validate_args=validate_args)
 
 
 def _label_log_prob(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -59,8 +78,11 @@ class Categorical(ParametricDistribution):
     the trailing K) raise :class:`~dgmcore.errors.ShapeError`: pass them as
     ``.long()``.
 
+    Labels are nominal: :meth:`sample_mean` and :meth:`sample_variance` raise
+    :class:`~dgmcore.errors.NoDensityError` (torch's ``Categorical.mean`` is NaN).
+
     Coming from Pixyz: Pixyz's ``Categorical`` samples one-hot vectors; that is
-    :class:`OneHotCategorical` here.
+    :class:`OneHotCategorical` here (its mean is ``probs``).
 
     Example:
         >>> import torch
@@ -81,6 +103,26 @@ class Categorical(ParametricDistribution):
     if TYPE_CHECKING:  # what make_dist builds from family; declared for the checker only
 
         def get_dist(self, x_dict: dict[str, Any] | None = None) -> torch.distributions.Categorical: ...
+
+    def make_dist(
+        self, params: dict[str, Any], validate_args: bool = False
+    ) -> torch.distributions.Distribution:
+        return _checked_dist(self, params, validate_args)  # type: ignore[no-any-return]
+
+    def _no_moment(self, what: str) -> NoDensityError:
+        return NoDensityError(
+            f"{self.prob_text} (Categorical) samples class labels, which have no {what} (torch gives "
+            f"NaN); for the class probabilities use p.get_dist(x_dict).probs, or "
+            "OneHotCategorical, whose samples are one-hot vectors with mean probs (Pixyz's Categorical)"
+        )
+
+    def sample_mean(self, x_dict: dict[str, Any] | None = None) -> torch.Tensor:
+        """Raises :class:`~dgmcore.errors.NoDensityError`: labels have no mean."""
+        raise self._no_moment("mean")
+
+    def sample_variance(self, x_dict: dict[str, Any] | None = None) -> torch.Tensor:
+        """Raises :class:`~dgmcore.errors.NoDensityError`: labels have no variance."""
+        raise self._no_moment("variance")
 
     def accepts_value(self, value: torch.Tensor) -> bool:
         fs = self.features_shape
@@ -140,6 +182,11 @@ class OneHotCategorical(ParametricDistribution):
     if TYPE_CHECKING:  # what make_dist builds from family; declared for the checker only
 
         def get_dist(self, x_dict: dict[str, Any] | None = None) -> torch.distributions.OneHotCategorical: ...
+
+    def make_dist(
+        self, params: dict[str, Any], validate_args: bool = False
+    ) -> torch.distributions.Distribution:
+        return _checked_dist(self, params, validate_args)  # type: ignore[no-any-return]
 
     def accepts_value(self, value: torch.Tensor) -> bool:
         fs = self.features_shape

@@ -10,7 +10,7 @@ other plugins' families are unaffected; nothing is mutated.
 Example:
     >>> from dgmcore_families import plugin
     >>> len(plugin.register_distributions())
-    26
+    27
     >>> all(len(pair) == 3 for pair in plugin.register_kl())
     True
 """

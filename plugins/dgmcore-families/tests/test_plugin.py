@@ -65,7 +65,8 @@ def test_registered_plugin_fills_the_namespace(families_plugin):
 def test_without_the_plugin_the_error_names_the_package():
     plugins.unregister("dgmcore-families")
     try:
-        with pytest.raises(UnknownNameError, match="pip install dgmcore-families"):
+        hint = r"provided by the first-party plugin dgmcore-families \(plugins/dgmcore-families; "
+        with pytest.raises(UnknownNameError, match=hint):
             from dgmcore.distributions import Normal  # noqa: F401
     finally:
         plugins.register(plugin, name="dgmcore-families")
