@@ -121,9 +121,6 @@ class Distribution(nn.Module):
         'Box'
     """
 
-    #: Whether :meth:`sample` can draw reparameterised samples; declared by every
-    #: class that draws (this default counts as undeclared).
-    has_reparam: bool = False
 
     def __init__(
         self,
@@ -189,6 +186,15 @@ class Distribution(nn.Module):
         if not isinstance(value, str) or not value:
             raise InputTypeError(f"name must be a non-empty string, got {value!r}")
         self._name = value
+
+    @property
+    def has_reparam(self) -> bool:
+        """Whether :meth:`sample` can draw reparameterised samples.
+
+        Declared (a class attribute or a property) by every class that draws;
+        this default counts as undeclared (see "Subclass requirements").
+        """
+        return False
 
     @property
     def distribution_name(self) -> str:
@@ -507,12 +513,15 @@ class Distribution(nn.Module):
         if isinstance(feature_dims, numbers.Integral) and not isinstance(feature_dims, bool):
             feature_dims = (int(feature_dims),)
         try:
-            dims = tuple(int(d) - ndim if d >= 0 else int(d) for d in feature_dims)
+            items = tuple(feature_dims)
         except TypeError:
+            items = (None,)
+        if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in items):
             raise InputTypeError(
                 f"{self.prob_text}: feature_dims must be a list of ints, got {feature_dims!r}"
-            ) from None
-        if any(isinstance(d, bool) for d in feature_dims) or any(not -n <= d < 0 for d in dims):
+            )
+        dims = tuple(int(d) - ndim if d >= 0 else int(d) for d in items)
+        if any(not -n <= d < 0 for d in dims):
             raise ShapeError(
                 f"{self.prob_text}: feature_dims {list(feature_dims)} must name feature dimensions; "
                 f"of the {ndim} dimensions of its values the features are the last {n} "

@@ -105,6 +105,8 @@ def constant_entry(p: ParametricDistribution, x_dict: dict[str, Any]) -> tuple[d
         key = (p.validate_args, *[(id(t), t._version) for t in consts])
     except (KeyError, AttributeError):  # an nn.Parameter, or a buffer set to None
         return p._build(x_dict)
+    if any(t.requires_grad for t in consts):  # a graph through them is freed by each backward
+        return p._build(x_dict)
     cached = p._constant_cache
     if cached is not None and cached[0] == key:
         return cached[1]

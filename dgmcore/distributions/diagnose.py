@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -31,7 +30,7 @@ def check_tensors(p: ParametricDistribution, x_dict: XDict, names: Sequence[str]
     bad = {
         v: type(x_dict[v]).__name__
         for v in names
-        if v in x_dict and not isinstance(x_dict[v], (torch.Tensor, numbers.Number))
+        if v in x_dict and not isinstance(x_dict[v], torch.Tensor)
     }
     if bad:
         v, kind = next(iter(bad.items()))
@@ -106,7 +105,7 @@ def check_value_batch(
     if not p.accepts_value(value):
         need += len(dist.event_shape)
     batch = dist.batch_shape[len(dist.batch_shape) - n_feat - 1]  # feature_ndim keeps it
-    if value.dim() >= need or batch == 1:  # a missing batch of 1 broadcasts harmlessly
+    if value.dim() >= need:
         return
     raise ShapeError(
         f"{p.prob_text}: {p.var[0]!r} of shape {tuple(value.shape)} has no batch "

@@ -41,7 +41,8 @@ def run_forward(dist: Distribution, inputs: dict[str, Any]) -> dict[str, Any]:
         if bad:  # a list, an array or a number where a tensor belongs: say that, not the network's error
             raise InputTypeError(
                 f"{dist.prob_text} ({type(dist).__name__}): the values of {sorted(bad)} must be "
-                f"torch.Tensors, got {bad}" + (" (convert with torch.as_tensor)" if "ndarray" in bad.values() else "")
+                f"torch.Tensors, got {bad}"
+                + (" (convert with torch.as_tensor)" if "ndarray" in bad.values() else "")
             ) from err
         n = sample_dims()
         hint = (

@@ -127,7 +127,7 @@ class JointDistribution(Distribution):
         return torch.Size()
 
     @property
-    def has_reparam(self) -> bool:  # type: ignore[override]
+    def has_reparam(self) -> bool:
         return all(f.has_reparam for f in self._factors)
 
     def _architecture(self) -> list[str]:

@@ -164,7 +164,8 @@ class ParametricDistribution(Distribution):
     def setup(self) -> None:
         """Validate options (called by the constructor; see "Subclass requirements")."""
 
-    def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+    # (*args: Any, **inputs: Any): a subclass names its inputs, forward(self, x), and type-checks
+    def forward(self, *args: Any, **inputs: Any) -> dict[str, torch.Tensor]:
         """Return the parameters not fixed at construction (override in subclasses)."""
         return {}
 
@@ -198,7 +199,11 @@ class ParametricDistribution(Distribution):
         if self._cond_params:
             try:
                 for pname, v in self._cond_params.items():
-                    params[pname] = x_dict[v]
+                    t = x_dict[v]
+                    # an integer tensor for a parameter is read as a float one (torch keeps the dtype)
+                    params[pname] = t if not isinstance(t, torch.Tensor) or t.is_floating_point() else t.to(
+                        torch.get_default_dtype()
+                    )
             except KeyError as err:
                 raise self._missing(err, x_dict) from None
         if self._has_forward:
@@ -294,7 +299,11 @@ class ParametricDistribution(Distribution):
         try:
             n = self.feature_ndim(dist, value)
         except ShapeError:
-            check_tensors(self, x_dict, self._cond_var)  # a number where a tensor belongs says so
+            given = {v: x_dict[v] for v in self._cond_var if _is_number(x_dict.get(v))}
+            if given:  # a number for a conditioning variable: one example, as Pixyz reads it (D8)
+                ones = (1,) * (1 + len(self._features_shape))
+                return self._checked({**x_dict, **{v: torch.full(ones, float(t)) for v, t in given.items()}}, value)
+            check_tensors(self, x_dict, self._cond_var)  # a list or an array says so
             raise
         if self._has_inputs:
             dist = check_lead(self, dist, n, x_dict)
@@ -302,7 +311,7 @@ class ParametricDistribution(Distribution):
 
     # -- the hooks of the Distribution template ---------------------------------------------
     @property
-    def has_reparam(self) -> bool:  # type: ignore[override]
+    def has_reparam(self) -> bool:
         return bool(self.family.has_rsample)
 
     def _draw(
@@ -355,8 +364,28 @@ class ParametricDistribution(Distribution):
             )
         # O(1): a value without its batch dim would broadcast against the parameters silently.
         # (Sample dims may be absent: an observation scored under sampled latents.)
-        if self._has_inputs and ndim <= n_feat + len(dist.event_shape):
-            check_value_batch(self, dist, value, n_feat)
+        k = n_feat + len(dist.event_shape) + 1
+        if not self._has_inputs:
+            # an input-free distribution's value brings the batch: one without it is refused
+            if ndim < k and (ndim < n_feat + 1 or not self.accepts_value(value)):
+                raise ShapeError(
+                    f"{self.prob_text}: {self._var[0]!r} of shape {tuple(value.shape)} has no batch "
+                    f"dimension in front of its features {tuple(self.features_shape_of(dist))}; "
+                    "pass a batch (one example is a batch of 1)"
+                )
+        else:
+            if ndim < k:
+                check_value_batch(self, dist, value, n_feat)
+            elif (
+                value.shape[ndim - k] != dist.batch_shape[len(dist.batch_shape) - n_feat - 1]
+                and value.shape[ndim - k + 1 :] == (dist.batch_shape + dist.event_shape)[-k + 1 :]
+            ):
+                raise ShapeError(  # a batch of 1 on either side would be broadcast over the other
+                    f"{self.prob_text}: {self._var[0]!r} of shape {tuple(value.shape)} has a batch of "
+                    f"{value.shape[ndim - k]} where its parameters, given its inputs, have shape "
+                    f"{tuple(dist.batch_shape + dist.event_shape)} (batch "
+                    f"{dist.batch_shape[len(dist.batch_shape) - n_feat - 1]})"
+                )
         try:
             lp = self.neg_log_prob_value(dist, value) if negated else self.log_prob_value(dist, value)
         except DGMError:
@@ -397,3 +426,7 @@ class ParametricDistribution(Distribution):
         if not self._has_inputs:  # one value, not a batch of it: the features only
             return value  # type: ignore[no-any-return]
         return value.expand(dist.batch_shape + dist.event_shape)  # type: ignore[no-any-return]
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)

@@ -73,7 +73,7 @@ class ReplacedVarDistribution(Distribution):
         return self.base.unwrapped
 
     @property
-    def has_reparam(self) -> bool:  # type: ignore[override]
+    def has_reparam(self) -> bool:
         return self.base.has_reparam
 
     def _architecture(self) -> list[str]:

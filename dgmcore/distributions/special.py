@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 
@@ -39,7 +41,8 @@ class Deterministic(Distribution):
     distribution_name = "Deterministic"
     has_reparam = True  # a function of its inputs: gradients flow through it
 
-    def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+    # (*args: Any, **inputs: Any): a subclass names its inputs, forward(self, x), and type-checks
+    def forward(self, *args: Any, **inputs: Any) -> dict[str, torch.Tensor]:
         """Compute the variables (override in subclasses)."""
         raise NotImplementedError(f"{type(self).__name__} must implement forward()")
 
@@ -50,7 +53,7 @@ class Deterministic(Distribution):
         """
         x_dict = check_x_dict(x_dict, self)
         inputs = self._inputs(x_dict)
-        _check_tensors(self, inputs, "its inputs")
+        _check_tensors(self, inputs, "its inputs", numbers_too=True)
         return dict(memo.cached(self, list(inputs.values()), lambda: self._compute(inputs)))
 
     def _compute(self, inputs: XDict) -> XDict:
@@ -119,10 +122,13 @@ class EmpiricalDistribution(Distribution):
         )
 
 
-def _check_tensors(p: Distribution, values: XDict, what: str) -> None:
-    bad = {k: type(v).__name__ for k, v in values.items() if not isinstance(v, torch.Tensor)}
+def _check_tensors(p: Distribution, values: XDict, what: str, numbers_too: bool = False) -> None:
+    """Refuse lists, strings and arrays (never converted silently); a number (a time step) when allowed."""
+    ok: tuple[type, ...] = (torch.Tensor, numbers.Number) if numbers_too else (torch.Tensor,)
+    bad = {k: type(v).__name__ for k, v in values.items() if not isinstance(v, ok) or isinstance(v, bool)}
     if bad:
-        raise InputTypeError(f"{p.prob_text}: {what} must be tensors, got {bad}")
+        kinds = "tensors or numbers" if numbers_too else "tensors"
+        raise InputTypeError(f"{p.prob_text}: {what} must be {kinds}, got {bad}")
 
 
 def _batched(p: Distribution, values: XDict, batch_n: int | None, has_batch: bool) -> XDict:

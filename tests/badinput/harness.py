@@ -37,7 +37,7 @@ EXAMPLES: dict[str, list[str]] = collections.defaultdict(list)
 #: causes owned by the core's distribution side, not fixed at the time of writing; a bad
 #: outcome of a case tagged with one of them is tallied as pending, not as a failure.
 #: Drop an entry when its xfail in test_core_pending.py passes.
-PENDING: set[str] = {"R01", "R02", "R03", "R08", "R09", "R10", "R11", "R12", "R13", "D8"}
+PENDING: set[str] = set()
 
 
 @dataclass

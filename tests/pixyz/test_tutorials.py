@@ -6,7 +6,7 @@ digits (``common.py``). The values the tutorials print are checked against
 closed forms or torch.distributions computed here, since they come from random
 draws. Tutorial 00's Loss and Model cells are the same VAE objective as tutorial
 03's and are checked the same way. Cell 10 of tutorial 01 (a plain number for a
-conditioning variable) is xfail-strict: a core fix is pending (D8).
+conditioning variable) is a typed error naming the variable (D8).
 """
 
 # Pixyz's code is kept as Pixyz wrote it (super(Cls, self), str.format):
@@ -222,14 +222,6 @@ def test_tutorial_01_distribution_api():
     assert p_nor_a__x_samples['x'] is x_samples and p_nor_a__x_samples['a'].shape == (1, a_dim)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core fix pending (lead), D8: a number for a conditioning variable raises ShapeError "
-        "'p(x|mu_var) (Normal): parameters of batch shape () leave no batch dimension in front of "
-        "the 1 feature dimension(s) ...'; Pixyz samples x of shape (1, 50)"
-    ),
-)
 def test_tutorial_01_cell_10_a_number_for_a_conditioning_variable():
     from dgmcore.distributions import Normal
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -56,18 +56,13 @@ class PermuteDims(Distribution):
         super().__init__(var=q.var, cond_var=q.input_var, name=f"\\bar{{{q.name}}}")
         self.q = q
 
-    def sample(
-        self,
-        x_dict: XDict | None = None,
-        batch_n: int | None = None,
-        sample_shape: Sequence[int] | torch.Size = (),
-        return_all: bool = True,
-        reparam: bool = False,
+    has_reparam = False  # permuted draws: no gradient path to q's parameters
+
+    def _draw(
+        self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
-        draw = self.q.sample(x_dict, batch_n=batch_n, return_all=return_all)
-        for v in self.q.var:
-            draw[v] = permute_dims(draw[v])
-        return draw
+        draw = self.q.sample(x_dict, batch_n=batch_n, return_all=False)
+        return {v: permute_dims(draw[v]) for v in self.q.var}
 
 
 class TotalCorrelation(AdversarialKullbackLeibler):

@@ -123,7 +123,7 @@ class MixtureModel(Distribution):
         )
 
     @property
-    def has_reparam(self) -> bool:  # type: ignore[override]
+    def has_reparam(self) -> bool:
         return self.prior is None and all(d.has_reparam for d in self._components)
 
     # -- weights and the joint over components ---------------------------------------------

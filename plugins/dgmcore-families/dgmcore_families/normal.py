@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch import nn
 
 from dgmcore.distributions import ParametricDistribution
 
@@ -145,7 +144,7 @@ class Normal(ParametricDistribution):
             return False  # (compiled, the general formula fuses as well)
         if loc is not self._buffers["loc"] or scale is not self._buffers["scale"]:
             return False
-        if isinstance(loc, nn.Parameter) or isinstance(scale, nn.Parameter):
+        if loc.requires_grad or scale.requires_grad:  # learned, or a copy made to take gradients
             return False
         known = self._standard
         if (

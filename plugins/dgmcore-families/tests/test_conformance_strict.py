@@ -8,7 +8,6 @@ state must fail it, and the standard-normal prior must pass the kit.
 from __future__ import annotations
 
 import dgmcore_families as fam
-import pytest
 import torch
 from test_conformance import CASES
 from torch import nn
@@ -39,14 +38,6 @@ def test_every_case_with_a_state_fails_when_load_state_dict_loads_nothing(monkey
     assert passed == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core fix pending (lead): dgmcore_families/normal.py Normal._is_standard takes the "
-        "N(0, 1) fast path (StandardNormalDist.log_prob never reads loc/scale) also when the "
-        "constant buffers require gradients, so the log-density has no graph to them"
-    ),
-)
 def test_the_standard_normal_prior_passes_the_kit():
     """The issue's reproducer: the kit's copy makes the constants require gradients."""
     p = fam.Normal(loc=0.0, scale=1.0, var=["z"], features_shape=[3])

@@ -7,18 +7,17 @@ from typing import Any
 
 import torch
 
-from dgmcore import memo
-from dgmcore.distributions import Distribution
+from dgmcore.distributions import Distribution, sample_dims
 from dgmcore.errors import InputTypeError, MissingVariableError, ShapeError
 from dgmcore.latex import loss_latex, symbol, var_latex
-from dgmcore.losses import Loss, SignedLoss
+from dgmcore.losses import Loss, unsigned
 
 __all__ = ["IterativeLoss"]
 
 XDict = dict[str, Any]
 
 
-class IterativeLoss(SignedLoss):
+class IterativeLoss(Loss):
     """:math:`\\sum_{t=1}^{T} \\mathcal{L}_{step}(x_t, z_{t-1})`, one value per batch element.
 
     At step ``t`` the step loss is evaluated on ``x_dict`` with each series
@@ -163,10 +162,13 @@ class IterativeLoss(SignedLoss):
             )
         return mask.transpose(0, 1) if self.time_dim == 0 else mask
 
+    def _eval(self, x: XDict, samples: XDict | None) -> torch.Tensor:
+        return unsigned(self._eval_signed(x, samples, False))
+
     def _eval_signed(
         self, x: XDict, samples: XDict | None, prefer_negated: bool
     ) -> tuple[torch.Tensor, bool]:
-        nsample = memo.sample_dims()
+        nsample = sample_dims()
         pos = 0 if self.time_dim == 0 else nsample + 1
         steps = self._steps(x, pos)
         mask = self._mask(x, pos, steps)
@@ -189,7 +191,7 @@ class IterativeLoss(SignedLoss):
             if self.timestep_var is not None:
                 xt[self.timestep_var] = t
             out: XDict = {}
-            value, neg = step._eval_signed(xt, out, prefer_negated)
+            value, neg = step._signed(xt, out, prefer_negated)
             if mask is not None:
                 if not value.dim():
                     raise ShapeError(
