@@ -105,7 +105,7 @@ def check_value_batch(
     if not p.accepts_value(value):
         need += len(dist.event_shape)
     batch = dist.batch_shape[len(dist.batch_shape) - n_feat - 1]  # feature_ndim keeps it
-    if value.dim() >= need:
+    if value.dim() >= need or batch == 1:  # a missing batch of 1 broadcasts to the same values
         return
     raise ShapeError(
         f"{p.prob_text}: {p.var[0]!r} of shape {tuple(value.shape)} has no batch "

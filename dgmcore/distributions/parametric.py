@@ -302,7 +302,8 @@ class ParametricDistribution(Distribution):
             given = {v: x_dict[v] for v in self._cond_var if _is_number(x_dict.get(v))}
             if given:  # a number for a conditioning variable: one example, as Pixyz reads it (D8)
                 ones = (1,) * (1 + len(self._features_shape))
-                return self._checked({**x_dict, **{v: torch.full(ones, float(t)) for v, t in given.items()}}, value)
+                tensors = {v: torch.full(ones, float(t)) for v, t in given.items()}
+                return self._checked({**x_dict, **tensors}, value)
             check_tensors(self, x_dict, self._cond_var)  # a list or an array says so
             raise
         if self._has_inputs:
@@ -367,7 +368,9 @@ class ParametricDistribution(Distribution):
         k = n_feat + len(dist.event_shape) + 1
         if not self._has_inputs:
             # an input-free distribution's value brings the batch: one without it is refused
-            if ndim < k and (ndim < n_feat + 1 or not self.accepts_value(value)):
+            full = (dist.batch_shape + dist.event_shape)[len(dist.batch_shape) - n_feat :]
+            lead_ones = next((i for i, d in enumerate(full) if d != 1), len(full))  # constants' batch of 1
+            if ndim < k - lead_ones and (ndim < n_feat + 1 - lead_ones or not self.accepts_value(value)):
                 raise ShapeError(
                     f"{self.prob_text}: {self._var[0]!r} of shape {tuple(value.shape)} has no batch "
                     f"dimension in front of its features {tuple(self.features_shape_of(dist))}; "
@@ -379,6 +382,7 @@ class ParametricDistribution(Distribution):
             elif (
                 value.shape[ndim - k] != dist.batch_shape[len(dist.batch_shape) - n_feat - 1]
                 and value.shape[ndim - k + 1 :] == (dist.batch_shape + dist.event_shape)[-k + 1 :]
+                and not self.accepts_value(value)  # another encoding (one-hot) aligns differently
             ):
                 raise ShapeError(  # a batch of 1 on either side would be broadcast over the other
                     f"{self.prob_text}: {self._var[0]!r} of shape {tuple(value.shape)} has a batch of "
