@@ -1,4 +1,4 @@
-"""Behaviour beyond the contract table: shapes under hypothesis, training-mode statistics, bad configurations."""
+"""Beyond the contract table: shapes under hypothesis, training-mode statistics, bad configurations."""
 
 from __future__ import annotations
 
