@@ -41,7 +41,7 @@ class PermuteDims(Distribution):
 
     Sampling draws from ``q`` and applies :func:`permute_dims` to each of its
     variables; it has no density and no reparameterised gradient (it feeds
-    only the discriminator).
+    only the discriminator), and it takes no ``sample_shape``.
 
     Args:
         q: the distribution (usually an encoder ``q(z|x)``, whose samples over
@@ -64,6 +64,11 @@ class PermuteDims(Distribution):
         return_all: bool = True,
         reparam: bool = False,
     ) -> XDict:
+        if tuple(sample_shape):
+            raise InputTypeError(
+                f"{self.prob_text} permutes over the batch and draws no sample dimensions; "
+                f"got sample_shape={tuple(sample_shape)}"
+            )
         draw = self.q.sample(x_dict, batch_n=batch_n, return_all=return_all)
         for v in self.q.var:
             draw[v] = permute_dims(draw[v])
