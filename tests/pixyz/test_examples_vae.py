@@ -4,8 +4,8 @@ Each function is the example's code (Pixyz's own ``tests/test_example_usage.py``
 version) with ``pixyz`` imports replaced by ``dgmcore`` ones, MNIST replaced by
 the scikit-learn digits (``x_dim`` 64, see ``common.py``) and ``iter(loader).next()``
 written ``next(iter(loader))`` (torch removed ``.next()``). What is checked: the
-losses are finite, training lowers the test loss, and, for vae and cvae, the
-loss equals Pixyz's own (its ``Model`` terms, its ``VAE`` class) on the same
+losses are finite, training lowers the test loss, and, for vae, cvae and vi, the
+loss equals Pixyz's own (its ``Model`` terms, its ``VAE`` and ``VI`` classes) on the same
 weights and the same random draws.
 """
 
@@ -356,3 +356,16 @@ def test_run_vi():
         recon_batch = p.sample_mean(z).view(-1, 1, 8, 8)
     assert recon_batch.shape[1:] == (1, 8, 8)
     assert finite(before, train_loss, test_loss) and test_loss < before - 5
+
+    # Pixyz's VI class computes the same test loss on the same weights and draws
+    from pixyz import distributions as pd
+    from pixyz import models as pm
+
+    pprior = pd.Normal(loc=torch.tensor(0.), scale=torch.tensor(1.), var=["z"],
+                       features_shape=[z_dim], name="p_{prior}")
+    theirs = pm.VI(pixyz_twin(p, pd.Bernoulli) * pprior, pixyz_twin(q, pd.Normal), optimizer=optim.Adam)
+    for x, _ in test_loader:
+        torch.manual_seed(5)
+        ours = model.test({"x": x})
+        torch.manual_seed(5)
+        torch.testing.assert_close(ours, theirs.test({"x": x}), rtol=1e-5, atol=1e-4)
