@@ -126,7 +126,11 @@ def check_variance(
 
     The standard error of the unbiased sample variance is
     :math:`\\sqrt{(\\mu_4 - \\sigma^4 (n-3)/(n-1)) / n}`, with the fourth central
-    moment :math:`\\mu_4` estimated from the draws.
+    moment :math:`\\mu_4` estimated from the draws. That first-order error
+    vanishes where :math:`\\mu_4 = \\sigma^4` (a fair coin: every draw is
+    :math:`\\pm 1/2` from the mean), and the estimate still moves by the
+    second-order term :math:`n (\\bar x - \\mu)^2 / (n - 1)`; it is bounded at the
+    same confidence by :math:`k^2 \\sigma^2 / (n - 1)`, which is added.
     """
     x = samples.detach().double()
     n = x.shape[0]
@@ -134,4 +138,5 @@ def check_variance(
     est = centred.pow(2).sum(0) / (n - 1)
     m4 = centred.pow(4).mean(0)
     se = (m4 - est.pow(2) * (n - 3) / (n - 1)).clamp_min(0).div(n).sqrt()
+    se = se + sigmas * est / (n - 1)  # k * se then carries the k^2 sigma^2 / (n - 1) term
     _bounded(report, check, est, variance, se, sigmas, atol, 0.0, "sample variance vs sample_variance()")

@@ -4,8 +4,9 @@ Each function is the example's code (Pixyz's own ``tests/test_example_usage.py``
 version) with ``pixyz`` imports replaced by ``dgmcore`` ones, MNIST replaced by
 the scikit-learn digits (``x_dim`` 64, see ``common.py``) and ``iter(loader).next()``
 written ``next(iter(loader))`` (torch removed ``.next()``). What is checked: the
-losses are finite, training lowers the test loss, and, for the VAE, the loss
-equals Pixyz's own on the same weights and the same random draws.
+losses are finite, training lowers the test loss, and, for vae, cvae and vi, the
+loss equals Pixyz's own (its ``Model`` terms, its ``VAE`` and ``VI`` classes) on the same
+weights and the same random draws.
 """
 
 # Pixyz's code is kept as Pixyz wrote it (super(Cls, self), str.format, unused plot results):
@@ -18,7 +19,7 @@ import torch
 from torch import nn, optim
 from torch.nn import functional as F
 
-from tests.pixyz.common import X_DIM, finite, loaders, print_latex
+from tests.pixyz.common import X_DIM, finite, loaders, pixyz_twin, print_latex
 
 device = "cpu"
 epochs = 2
@@ -283,6 +284,22 @@ def test_run_cvae():
     assert recon_changing_y.shape == (64, 1, 8, 8) and sample.shape == (64, 1, 8, 8)
     assert finite(before, train_loss, test_loss) and test_loss < before - 5
 
+    # Pixyz's VAE class computes the same test loss on the same weights and the same draws
+    from pixyz import distributions as pd
+    from pixyz import losses as pl
+    from pixyz import models as pm
+
+    pq, pp = pixyz_twin(q, pd.Normal), pixyz_twin(p, pd.Bernoulli)
+    pprior = pd.Normal(loc=torch.tensor(0.), scale=torch.tensor(1.), var=["z"],
+                       features_shape=[z_dim], name="p_{prior}")
+    theirs = pm.VAE(pq, pp, regularizer=pl.KullbackLeibler(pq, pprior), optimizer=optim.Adam)
+    for x, y in test_loader:
+        data = {"x": x, "y": torch.eye(10)[y]}
+        torch.manual_seed(5)
+        ours = model.test(data)
+        torch.manual_seed(5)
+        torch.testing.assert_close(ours, theirs.test(data), rtol=1e-5, atol=1e-4)
+
 
 def test_run_vi():
     torch.manual_seed(1)
@@ -339,3 +356,16 @@ def test_run_vi():
         recon_batch = p.sample_mean(z).view(-1, 1, 8, 8)
     assert recon_batch.shape[1:] == (1, 8, 8)
     assert finite(before, train_loss, test_loss) and test_loss < before - 5
+
+    # Pixyz's VI class computes the same test loss on the same weights and draws
+    from pixyz import distributions as pd
+    from pixyz import models as pm
+
+    pprior = pd.Normal(loc=torch.tensor(0.), scale=torch.tensor(1.), var=["z"],
+                       features_shape=[z_dim], name="p_{prior}")
+    theirs = pm.VI(pixyz_twin(p, pd.Bernoulli) * pprior, pixyz_twin(q, pd.Normal), optimizer=optim.Adam)
+    for x, _ in test_loader:
+        torch.manual_seed(5)
+        ours = model.test({"x": x})
+        torch.manual_seed(5)
+        torch.testing.assert_close(ours, theirs.test({"x": x}), rtol=1e-5, atol=1e-4)

@@ -130,3 +130,20 @@ def test_a_constant_normal_that_is_not_standard_passes():
         reference=D.Normal(torch.full((3,), 0.5), 2.0),
     )
     assert {"rsample_grad", "score_grad", "state_dict"} <= set(report.passed)
+
+
+def test_the_variance_check_holds_for_a_fair_coin():
+    """mu_4 = sigma^4 for Bernoulli(1/2): the first-order standard error is 0 there, and the kit
+    used to report 0.250125 against 0.25 as 10 standard errors off (a one-hot over 3 classes)."""
+
+    class Bernoulli(ParametricDistribution):
+        family = torch.distributions.Bernoulli
+        params = ("probs",)
+
+    fair = Bernoulli(probs=0.5, var=["b"], features_shape=[4])
+    report = check_distribution(fair, reference=D.Bernoulli(torch.full((4,), 0.5)), n_samples=2000)
+    assert "variance" in report.passed
+    biased = Bernoulli(probs=0.5, var=["b"], features_shape=[4])
+    biased.sample_variance = lambda x_dict=None: torch.full((4,), 0.25 * 1.05)
+    with pytest.raises(ConformanceError, match="variance: sample variance"):
+        check_distribution(biased, n_samples=2000, skip=["reference"])

@@ -41,7 +41,7 @@ class PermuteDims(Distribution):
 
     Sampling draws from ``q`` and applies :func:`permute_dims` to each of its
     variables; it has no density and no reparameterised gradient (it feeds
-    only the discriminator).
+    only the discriminator), and it takes no ``sample_shape``.
 
     Args:
         q: the distribution (usually an encoder ``q(z|x)``, whose samples over
@@ -61,6 +61,11 @@ class PermuteDims(Distribution):
     def _draw(
         self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
+        if sample_shape:
+            raise InputTypeError(
+                f"{self.prob_text} permutes over the batch and draws no sample dimensions; "
+                f"got sample_shape={tuple(sample_shape)}"
+            )
         draw = self.q.sample(x_dict, batch_n=batch_n, return_all=False)
         return {v: permute_dims(draw[v]) for v in self.q.var}
 

@@ -11,4 +11,4 @@ PAGE = Path(__file__).resolve().parents[3] / "docs" / "adversarial.md"
 def test_adversarial_page_examples_run():
     result = doctest.testfile(str(PAGE), module_relative=False, optionflags=doctest.ELLIPSIS, report=True)
     assert result.attempted > 20
-    assert result.failed == 0, f"{result.failed} example(s) in docs/adversarial.md failed (see the output above)"
+    assert result.failed == 0, f"{result.failed} example(s) in docs/adversarial.md failed (see above)"

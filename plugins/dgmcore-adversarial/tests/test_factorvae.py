@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 import torch
 from dgmcore_adversarial import PermuteDims, TotalCorrelation, permute_dims
 from dgmcore_families import Bernoulli, Normal
@@ -11,6 +12,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from dgmcore.distributions import Deterministic
+from dgmcore.errors import InputTypeError
 from dgmcore.losses import KullbackLeibler
 from dgmcore.models import Model
 
@@ -37,6 +39,8 @@ def test_the_permuted_distribution_samples_like_its_source_per_dimension():
     assert z.shape == (256, 3)
     assert not torch.allclose(z, x, atol=0.5)  # rows are shuffled
     assert torch.allclose(z.sort(0).values, x.sort(0).values, atol=0.5)  # columns are not
+    with pytest.raises(InputTypeError, match=r"\\bar\{q\}\(z\|x\) permutes over the batch"):
+        bar.sample({"x": x}, sample_shape=(2,))
 
 
 class Encoder(Normal):

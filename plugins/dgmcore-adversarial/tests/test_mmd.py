@@ -114,8 +114,15 @@ def test_a_joint_over_several_variables_uses_every_variable():
 def test_the_batch_of_an_unconditioned_side_follows_the_other():
     prior = Normal(loc=0.0, scale=1.0, var=["z"], features_shape=[2])
     mmd = MMD(EmpiricalDistribution(["z"]), prior, bandwidth="median")
-    _, drawn = mmd.eval({"z": torch.randn(12, 2)}, return_dict=True)
-    assert drawn["z"].shape == (12, 2)
+    data = torch.randn(12, 2)
+    torch.manual_seed(7)
+    got = mmd.eval({"z": data})
+    torch.manual_seed(7)
+    drawn = prior.sample(batch_n=12)["z"]  # the only random draw: 12 samples of the prior
+    torch.testing.assert_close(got, mmd_unbiased(data, drawn, gaussian_kernel, median_bandwidth(data, drawn)))
+
+
+def test_the_median_bandwidth_is_the_median_heuristic():
     x, y = torch.randn(9, 3), torch.randn(5, 3)
     pooled = torch.cat([x, y])
     d2 = ((pooled[:, None] - pooled[None]) ** 2).sum(-1).numpy()

@@ -143,9 +143,12 @@ def independent_keys_nll(train: Sequence[torch.Tensor], test: Sequence[torch.Ten
 
 def _parse(names: Iterable[str], progress: bool) -> dict[str, np.ndarray]:
     from music21 import corpus
-    from tqdm.auto import tqdm
 
     names = list(names)
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # no progress bar without tqdm (the chorales extra installs it)
+        return {name: piano_roll(corpus.parse(name)) for name in names}
     bar = tqdm(names, desc="Parsing the Bach chorales (once; cached)", unit="piece", disable=not progress)
     return {name: piano_roll(corpus.parse(name)) for name in bar}
 
@@ -168,7 +171,8 @@ def load_chorales(
 
     Args:
         pieces: corpus names (``"bach/bwv269"``) to restrict to; default all 371.
-        cache_dir: where the cache lives; default ``platformdirs.user_cache_dir("dgmcore")``.
+        cache_dir: where the cache lives; default ``platformdirs.user_cache_dir("dgmcore")``
+            (``~/.cache/dgmcore`` without platformdirs).
         progress: show a progress bar while parsing.
 
     Raises:
@@ -181,9 +185,12 @@ def load_chorales(
             'the Bach chorales need music21: pip install "dgmcore-timeseries[chorales]"'
         ) from err
     if cache_dir is None:
-        import platformdirs
+        try:
+            import platformdirs
 
-        cache_dir = platformdirs.user_cache_dir("dgmcore")
+            cache_dir = platformdirs.user_cache_dir("dgmcore")
+        except ImportError:  # the chorales extra installs platformdirs
+            cache_dir = Path.home() / ".cache" / "dgmcore"
     names = sorted(pieces) if pieces is not None else corpus_names()
     key = "all" if pieces is None else f"{zlib.crc32(' '.join(names).encode()):08x}"
     stem = f"bach-chorales-beats-v{FORMAT}-music21-{music21.__version__}"

@@ -12,4 +12,4 @@ def test_timeseries_page_examples_run():
     flags = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
     result = doctest.testfile(str(PAGE), module_relative=False, optionflags=flags, report=True)
     assert result.attempted > 20
-    assert result.failed == 0, f"{result.failed} example(s) in docs/timeseries.md failed (see the output above)"
+    assert result.failed == 0, f"{result.failed} example(s) of docs/timeseries.md failed (see above)"

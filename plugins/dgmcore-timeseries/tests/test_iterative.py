@@ -174,3 +174,24 @@ def test_bad_construction_is_a_dgm_error():
     with pytest.raises(DGMError, match="reduce after the sum"):
         IterativeLoss(Parameter("a") * 1, series_var=["x"], mask_var="m").eval(
             {"x": torch.zeros(2, 3), "m": torch.ones(2, 3), "a": 1.0})
+
+
+def test_time_first_masks_are_time_first_too():
+    nets, data = cases.Nets(), cases.data()
+    mask = (torch.arange(6) < torch.tensor([6, 2, 4, 1]).unsqueeze(1)).float()
+    batch_first = objective(nets, mask_var="mask").eval({**data, "mask": mask})
+    first = {"x": data["x"].transpose(0, 1), "eps": data["eps"].transpose(0, 1), "z_prev": data["z_prev"],
+             "mask": mask.T}
+    torch.testing.assert_close(objective(nets, mask_var="mask", time_dim=0).eval(first), batch_first)
+
+
+def test_a_series_frame_can_be_carried():
+    """update_value={"x": "x_prev"} carries the previous frame: an AR(1) log-likelihood."""
+    from dgmcore_families import Normal
+
+    ar = Normal(loc="x_prev", scale=0.5, var=["x"], cond_var=["x_prev"])
+    loss = IterativeLoss(-ar.log_prob(), series_var=["x"], update_value={"x": "x_prev"})
+    x, x0 = torch.randn(3, 7, 2), torch.zeros(3, 2)
+    prev = torch.cat([x0.unsqueeze(1), x[:, :-1]], 1)
+    ref = -torch.distributions.Normal(prev, 0.5).log_prob(x).sum((1, 2))
+    torch.testing.assert_close(loss.eval({"x": x, "x_prev": x0}), ref)
