@@ -53,15 +53,6 @@ def test_a_learned_standard_normal_prior_gets_its_gradient():
     torch.testing.assert_close(p.loc.grad, x.sum(0))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "core fix pending (lead): dgmcore/distributions/constants.py constant_entry caches the built "
-        "torch distribution also when a constant buffer requires grad (only nn.Parameter is "
-        "excluded); its lazily derived tensors (logits from probs) keep the graph that the first "
-        "backward frees: 'Trying to backward through the graph a second time'. memo=False passes."
-    ),
-)
 def test_a_constant_relaxed_one_hot_passes_the_kit():
     p = fam.RelaxedOneHotCategorical(probs=torch.tensor([0.2, 0.3, 0.5]), var=["x"])
     assert {"rsample_grad", "score_grad"} <= set(check_distribution(p, n_samples=500).passed)
