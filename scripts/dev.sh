@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up the development environment (idempotent) and run a job.
 #   bash scripts/dev.sh setup   create .venv, install torch==2.13.0, dgmcore and every plugin (editable)
-#   bash scripts/dev.sh demo    set up, then train a VAE on the scikit-learn digits
+#   bash scripts/dev.sh demo    set up, then run `dgm demo vae`: a VAE on the scikit-learn digits
 #   bash scripts/dev.sh test    set up, then run ruff, mypy and the whole test suite
 #   bash scripts/dev.sh bench   set up (with the bench extra), then run the benchmarks
 set -euo pipefail
@@ -34,7 +34,7 @@ setup() {
 
 case "${1:-}" in
     setup) setup ;;
-    demo) setup demo; shift; "$PY" examples/vae_digits.py "$@" ;;
+    demo) setup demo; shift; "$VENV/bin/dgm" demo vae "$@" ;;
     test)
         setup
         shift

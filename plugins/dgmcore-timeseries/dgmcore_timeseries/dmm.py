@@ -205,8 +205,8 @@ class DMM(nn.Module):
         if mask is None:
             mask = x.new_ones(x.shape[:2])
         out: dict[str, Any] = {"x": x, "mask": mask, "z_prev": x.new_zeros(x.shape[0], self.z_dim)}
-        if beta is not None:
-            out["beta"] = beta
+        if beta is not None:  # a tensor once, not a number converted again at every frame
+            out["beta"] = torch.as_tensor(beta, dtype=x.dtype, device=x.device)
         return out
 
     @torch.no_grad()
