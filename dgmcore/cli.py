@@ -32,7 +32,7 @@ from typing import Any
 import dgmcore
 from dgmcore import plugins
 from dgmcore.errors import DGMError, PluginWarning
-from dgmcore.plugins.registry import set_commands
+from dgmcore.plugins._registry import set_commands
 
 __all__ = ["Commands", "main"]
 

@@ -10,9 +10,10 @@ working.
 
 A hook implementation may take fewer arguments than its specification (pluggy
 passes only the ones it names) and must not take arguments the specification
-does not have. A function whose name starts with ``register_`` or ``on_`` but
-matches no hook is reported when the plugin loads, so a typo never goes
-unnoticed.
+does not have. A function marked ``@dgmcore.hookimpl`` whose name matches no
+hook marks its plugin broken when it loads, naming the closest hooks, so a
+misspelt hook never goes unnoticed (an unmarked function is not a hook
+implementation and is not looked at).
 
 Plugins may declare hooks of their own (the trainers plugin declares the
 training lifecycle hooks) with :data:`hookspec` and

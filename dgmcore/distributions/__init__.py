@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dgmcore import plugins as _plugins
 from dgmcore.distributions import kl
-from dgmcore.distributions.base import Distribution
-from dgmcore.distributions.forward import shapes_of
-from dgmcore.distributions.inputs import XDict, check_x_dict, sample_shape_of, var_list
-from dgmcore.distributions.joint import JointDistribution, MarginalizedDistribution
-from dgmcore.distributions.parametric import ParametricDistribution
-from dgmcore.distributions.replace import ReplacedVarDistribution
-from dgmcore.distributions.sample_dims import extra_sample_dims, sample_dims
-from dgmcore.distributions.special import Deterministic, EmpiricalDistribution
+from dgmcore.distributions._base import Distribution
+from dgmcore.distributions._deterministic import Deterministic
+from dgmcore.distributions._empirical import EmpiricalDistribution
+from dgmcore.distributions._forward import shapes_of
+from dgmcore.distributions._inputs import XDict, check_x_dict, sample_shape_of, var_list
+from dgmcore.distributions._joint import JointDistribution, MarginalizedDistribution
+from dgmcore.distributions._parametric import ParametricDistribution
+from dgmcore.distributions._replace import ReplacedVarDistribution
+from dgmcore.distributions._sample_dims import extra_sample_dims, sample_dims
 
 __all__ = [
     "Deterministic",

@@ -24,7 +24,7 @@ import torch
 from torch.distributions import kl as torch_kl
 
 if TYPE_CHECKING:
-    from dgmcore.distributions.base import Distribution
+    from dgmcore.distributions._base import Distribution
 
 __all__ = ["find_kl", "kl_divergence", "entropy"]
 

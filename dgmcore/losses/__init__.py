@@ -11,13 +11,13 @@ lazily in this namespace.
 from __future__ import annotations
 
 from dgmcore import plugins as _plugins
-from dgmcore.losses.arithmetic import MaxLoss, MinLoss
-from dgmcore.losses.base import Loss, unsigned
-from dgmcore.losses.bounds import ELBO, IWELBO, log_marginal
-from dgmcore.losses.divergences import CrossEntropy, Entropy, KullbackLeibler
-from dgmcore.losses.expectation import Expectation
-from dgmcore.losses.terms import LogProb, Prob
-from dgmcore.losses.values import ConstantVar, Parameter, ValueLoss
+from dgmcore.losses._arithmetic import MaxLoss, MinLoss
+from dgmcore.losses._base import Loss, unsigned
+from dgmcore.losses._bounds import ELBO, IWELBO, log_marginal
+from dgmcore.losses._divergences import CrossEntropy, Entropy, KullbackLeibler
+from dgmcore.losses._expectation import Expectation
+from dgmcore.losses._terms import LogProb, Prob
+from dgmcore.losses._values import ConstantVar, Parameter, ValueLoss
 
 __all__ = [
     "ELBO",

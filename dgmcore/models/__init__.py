@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dgmcore import plugins as _plugins
-from dgmcore.models.model import Model
+from dgmcore.models._model import Model
 
 __all__ = ["Model"]
 

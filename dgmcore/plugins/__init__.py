@@ -21,7 +21,7 @@ inside a guard. A plugin that fails to import, declares an incompatible
 recorded as ``broken`` with the reason, one :class:`~dgmcore.errors.PluginWarning`
 is emitted, and everything else keeps working.
 
-Invariant: the registry (``state.plugins`` in :mod:`dgmcore.plugins.state`) is
+Invariant: the registry (``state.plugins`` in :mod:`dgmcore.plugins._records`) is
 the single source of truth; the per-kind name index is derived from the ``ok``
 plugins and rebuilt whenever :func:`generation` moves, which it does on every
 change of the registrations. What lives in which module: see ``README.md``.
@@ -45,10 +45,18 @@ Example:
 from __future__ import annotations
 
 from dgmcore.errors import UnknownAttributeError as UnknownAttributeError
-from dgmcore.plugins.discovery import manager
-from dgmcore.plugins.hooks import add_hookspecs, call_hook
-from dgmcore.plugins.lazy import namespace
-from dgmcore.plugins.registry import (
+from dgmcore.plugins._discovery import manager
+from dgmcore.plugins._hooks import add_hookspecs, call_hook
+from dgmcore.plugins._isolation import isolated, reset
+from dgmcore.plugins._lazy import namespace
+from dgmcore.plugins._records import ENV_DISABLE as ENV_DISABLE
+from dgmcore.plugins._records import ENV_NO_AUTOLOAD as ENV_NO_AUTOLOAD
+from dgmcore.plugins._records import ENV_ONLY as ENV_ONLY
+from dgmcore.plugins._records import ENV_PLUGINS as ENV_PLUGINS
+from dgmcore.plugins._records import GROUP as GROUP
+from dgmcore.plugins._records import KINDS
+from dgmcore.plugins._records import state as _state  # noqa: F401 - tests read _state.discovered
+from dgmcore.plugins._registry import (
     datasets,
     demos,
     entropy_fns,
@@ -61,15 +69,7 @@ from dgmcore.plugins.registry import (
     statuses,
     unregister,
 )
-from dgmcore.plugins.state import ENV_DISABLE as ENV_DISABLE
-from dgmcore.plugins.state import ENV_NO_AUTOLOAD as ENV_NO_AUTOLOAD
-from dgmcore.plugins.state import ENV_ONLY as ENV_ONLY
-from dgmcore.plugins.state import ENV_PLUGINS as ENV_PLUGINS
-from dgmcore.plugins.state import GROUP as GROUP
-from dgmcore.plugins.state import KINDS
-from dgmcore.plugins.state import state as _state  # noqa: F401 - tests read _state.discovered
-from dgmcore.plugins.status import PluginStatus
-from dgmcore.plugins.testing import isolated, reset
+from dgmcore.plugins._status import PluginStatus
 
 __all__ = [
     "KINDS",

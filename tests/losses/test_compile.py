@@ -18,7 +18,7 @@ from torch._dynamo.backends.common import aot_autograd
 from torch._functorch.partitioners import min_cut_rematerialization_partition
 
 from dgmcore.losses import IWELBO, KullbackLeibler, Parameter
-from dgmcore.losses.compiled import CompiledLoss
+from dgmcore.losses._compiled import CompiledLoss
 from tests.losses.conftest import grads, plain_vae
 
 

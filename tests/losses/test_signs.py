@@ -20,7 +20,7 @@ from torch.nn import functional as F
 from dgmcore.distributions import ParametricDistribution
 from dgmcore.errors import DGMError, NoDensityError
 from dgmcore.losses import ELBO, KullbackLeibler, LogProb, Loss, ValueLoss
-from dgmcore.losses.arithmetic import BinaryLoss, UnaryLoss
+from dgmcore.losses._arithmetic import BinaryLoss, UnaryLoss
 from tests.families import Normal
 from tests.losses.conftest import Encoder, grads, seeded_linear
 

@@ -168,7 +168,7 @@ def test_programmatic_name_taken_before_discovery(fake_site):
 def test_a_first_party_name_whose_plugin_is_neither_checked_out_nor_installed_is_planned(monkeypatch):
     """No advice to pip install a package that exists neither in plugins/ nor in the environment."""
     from dgmcore import plugins
-    from dgmcore.plugins import index
+    from dgmcore.plugins import _index as index
 
     monkeypatch.setitem(index.HINTS, "Hologram", ("dgmcore-holograms", "distributions"))
     with plugins.isolated():

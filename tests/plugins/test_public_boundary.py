@@ -110,16 +110,16 @@ def test_plugin_module_uses_only_the_public_core(path: Path) -> None:
 def test_the_check_catches_what_it_names(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text(
-        "from dgmcore.distributions.parametric import ParametricDistribution\n"
+        "from dgmcore.distributions._parametric import ParametricDistribution\n"
         "from dgmcore.distributions import check_x_dict, _plugins\n"
-        "import dgmcore.losses.arithmetic\n"
+        "import dgmcore.losses._arithmetic\n"
         "def f(p):\n    return p._cond_var, p._features_shape\n",
         encoding="utf-8",
     )
     found = "\n".join(violations(bad))
-    assert "implementation module dgmcore.distributions.parametric" in found
+    assert "implementation module dgmcore.distributions._parametric" in found
     assert "dgmcore.distributions._plugins is not public" in found
     assert "check_x_dict" not in found  # exported
-    assert "implementation module dgmcore.losses.arithmetic" in found
+    assert "implementation module dgmcore.losses._arithmetic" in found
     assert "_cond_var" in found and "_features_shape" in found
     assert len(PLUGIN_FILES) > 20  # the plugins are really scanned

@@ -1,21 +1,20 @@
-""":class:`Deterministic` and :class:`EmpiricalDistribution`: distributions without density."""
+""":class:`Deterministic`: a variable computed by a network, without density."""
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
 from typing import Any
 
 import torch
 
 from dgmcore import memo
-from dgmcore.distributions.base import Distribution
-from dgmcore.distributions.forward import run_forward
-from dgmcore.distributions.inputs import XDict, check_x_dict
-from dgmcore.distributions.sample_dims import sample_dims
-from dgmcore.errors import InputTypeError, NoDensityError, ShapeError
+from dgmcore.distributions._base import Distribution
+from dgmcore.distributions._forward import run_forward
+from dgmcore.distributions._inputs import XDict, check_x_dict
+from dgmcore.distributions._sample_dims import sample_dims
+from dgmcore.errors import InputTypeError, ShapeError
 
-__all__ = ["Deterministic", "EmpiricalDistribution"]
+__all__ = ["Deterministic"]
 
 
 class Deterministic(Distribution):
@@ -80,46 +79,6 @@ class Deterministic(Distribution):
 
     def _variance(self, x_dict: XDict) -> torch.Tensor:
         return torch.zeros_like(self._mean(x_dict))
-
-
-class EmpiricalDistribution(Distribution):
-    """The data distribution: "sampling" returns the observed values.
-
-    Used as the data side of adversarial objectives. It has no density.
-
-    Example:
-        >>> import torch
-        >>> from dgmcore.distributions import EmpiricalDistribution
-        >>> p_data = EmpiricalDistribution(["x"])
-        >>> x = torch.randn(5, 2)
-        >>> p_data.sample({"x": x}, return_all=False)["x"] is x
-        True
-    """
-
-    distribution_name = "Data distribution"
-    has_reparam = True  # nothing to differentiate: no score-function term is needed
-
-    def __init__(self, var: str | Sequence[str], name: str = "p_{data}") -> None:
-        super().__init__(var=var, cond_var=(), name=name)
-
-    @property
-    def input_var(self) -> list[str]:
-        return list(self._var)
-
-    def _draw(
-        self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
-    ) -> XDict:
-        new = {v: x_dict[v] for v in self._var}
-        _check_tensors(self, new, "the data")
-        new = _batched(self, new, batch_n, True)
-        if sample_shape:  # the data, once per sample: expand, no copy
-            new = {v: t.expand(*sample_shape, *t.shape) for v, t in new.items()}
-        return new
-
-    def _log_density(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
-        raise NoDensityError(
-            f"{self.prob_text} is the empirical data distribution and has no density"
-        )
 
 
 def _check_tensors(p: Distribution, values: XDict, what: str, numbers_too: bool = False) -> None:

@@ -12,9 +12,9 @@ from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 from dgmcore.errors import UnknownAttributeError, UnknownNameError
-from dgmcore.plugins.index import check_kind
-from dgmcore.plugins.registry import get, names
-from dgmcore.plugins.state import state
+from dgmcore.plugins._index import check_kind
+from dgmcore.plugins._records import state
+from dgmcore.plugins._registry import get, names
 
 __all__ = ["namespace"]
 

@@ -1,7 +1,7 @@
 """The process-wide plugin registry and the transitions of its records.
 
 Invariant: :data:`state` ``.plugins`` is the single source of truth; the
-per-kind name index (:mod:`dgmcore.plugins.index`) and the hook implementation
+per-kind name index (:mod:`dgmcore.plugins._index`) and the hook implementation
 cache are derived from the ``ok`` records and rebuilt whenever
 ``state.generation`` moves, which :func:`bump` does on every change of the
 registrations. Every mutation happens under ``state.lock`` (re-entrant: a
@@ -23,7 +23,7 @@ import pluggy
 
 from dgmcore import hookspecs
 from dgmcore.errors import PluginError, PluginWarning
-from dgmcore.plugins.status import Record
+from dgmcore.plugins._status import Record
 
 __all__ = [
     "ENV_DISABLE",

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from dgmcore.errors import DGMError
-from dgmcore.plugins.state import ENV_DISABLE, KINDS, norm, ok, state
-from dgmcore.plugins.status import version_of
+from dgmcore.plugins._records import ENV_DISABLE, KINDS, norm, ok, state
+from dgmcore.plugins._status import version_of
 
 __all__ = ["HINTS", "ambiguous_message", "check_kind", "conflicts", "first_party_hint", "index",
            "providers", "unknown_message"]

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from dgmcore.distributions.forward import shapes_of
-from dgmcore.distributions.inputs import XDict
+from dgmcore.distributions._forward import shapes_of
+from dgmcore.distributions._inputs import XDict
 from dgmcore.errors import DGMError, InputTypeError, ParameterError, ShapeError
 
 if TYPE_CHECKING:
-    from dgmcore.distributions.parametric import ParametricDistribution
+    from dgmcore.distributions._parametric import ParametricDistribution
 
 __all__ = ["error_class", "check_tensors", "check_lead", "lead_error", "check_value_batch"]
 

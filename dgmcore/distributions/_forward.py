@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from dgmcore.distributions.sample_dims import sample_dims
+from dgmcore.distributions._sample_dims import sample_dims
 from dgmcore.errors import DGMError, ForwardError, InputTypeError
 
 if TYPE_CHECKING:
-    from dgmcore.distributions.base import Distribution
+    from dgmcore.distributions._base import Distribution
 
 __all__ = ["run_forward", "shapes_of"]
 

@@ -9,8 +9,8 @@ from typing import Any, cast
 import torch
 
 from dgmcore import memo
-from dgmcore.distributions.base import fast_view
-from dgmcore.distributions.inputs import check_x_dict
+from dgmcore.distributions._base import fast_view
+from dgmcore.distributions._inputs import check_x_dict
 from dgmcore.errors import InputTypeError
 
 __all__ = ["Loss", "as_loss", "unsigned"]
@@ -35,7 +35,7 @@ def as_loss(value: Any) -> Loss:
     if isinstance(value, Loss):
         return value
     if isinstance(value, numbers.Number) or (isinstance(value, torch.Tensor) and value.dim() == 0):
-        from dgmcore.losses.values import ValueLoss  # subclasses Loss
+        from dgmcore.losses._values import ValueLoss  # subclasses Loss
 
         # typeshed's numbers.Number is opaque; ValueLoss takes any number torch.as_tensor does
         return ValueLoss(cast("float | torch.Tensor", value))
@@ -228,7 +228,7 @@ class Loss:
 
     def expectation(self, p: Any, sample_shape: Iterable[int] = (1,), reparam: bool = True) -> Loss:
         """:math:`\\mathbb{E}_{p}[\\text{self}]` (an :class:`~dgmcore.losses.Expectation`)."""
-        from dgmcore.losses.expectation import Expectation
+        from dgmcore.losses._expectation import Expectation
 
         return Expectation(p, self, sample_shape=sample_shape, reparam=reparam)
 
@@ -238,7 +238,7 @@ class Loss:
         Args:
             **compile_kwargs: passed to ``torch.compile`` (e.g. ``mode``).
         """
-        from dgmcore.losses.compiled import CompiledLoss
+        from dgmcore.losses._compiled import CompiledLoss
 
         return CompiledLoss(self, **compile_kwargs)
 
@@ -255,12 +255,12 @@ def unsigned(signed: tuple[torch.Tensor, bool]) -> torch.Tensor:
 
 
 def _binary(a: Loss, b: Loss, op: str) -> Loss:
-    from dgmcore.losses.arithmetic import BinaryLoss  # subclasses Loss: imported when first needed
+    from dgmcore.losses._arithmetic import BinaryLoss  # subclasses Loss: imported when first needed
 
     return BinaryLoss(a, b, op)
 
 
 def _unary(a: Loss, op: str) -> Loss:
-    from dgmcore.losses.arithmetic import UnaryLoss
+    from dgmcore.losses._arithmetic import UnaryLoss
 
     return UnaryLoss(a, op)

@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from dgmcore.distributions.base import Distribution
-from dgmcore.distributions.inputs import sample_shape_of
+from dgmcore.distributions._base import Distribution
+from dgmcore.distributions._inputs import sample_shape_of
 from dgmcore.distributions.kl import find_kl, kl_divergence
 from dgmcore.errors import (
     DGMError,
@@ -18,9 +18,9 @@ from dgmcore.errors import (
     PluginError,
     ShapeError,
 )
-from dgmcore.losses.base import Loss, XDict
-from dgmcore.losses.expectation import Expectation
-from dgmcore.losses.terms import LogProb, check_distribution
+from dgmcore.losses._base import Loss, XDict
+from dgmcore.losses._expectation import Expectation
+from dgmcore.losses._terms import LogProb, check_distribution
 
 __all__ = ["KullbackLeibler", "Entropy", "CrossEntropy", "analytic_kl"]
 

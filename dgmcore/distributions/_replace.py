@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 import torch
 
-from dgmcore.distributions.base import Distribution
-from dgmcore.distributions.inputs import XDict, check_x_dict
+from dgmcore.distributions._base import Distribution
+from dgmcore.distributions._inputs import XDict, check_x_dict
 from dgmcore.errors import DGMError, InputTypeError, MissingVariableError
 
 T = TypeVar("T")

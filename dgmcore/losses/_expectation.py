@@ -7,12 +7,12 @@ from typing import Any
 
 import torch
 
-from dgmcore.distributions.base import Distribution
-from dgmcore.distributions.inputs import sample_shape_of
-from dgmcore.distributions.sample_dims import extra_sample_dims, sample_dims
+from dgmcore.distributions._base import Distribution
+from dgmcore.distributions._inputs import sample_shape_of
+from dgmcore.distributions._sample_dims import extra_sample_dims, sample_dims
 from dgmcore.errors import InputTypeError
-from dgmcore.losses.base import Loss, XDict, as_loss, unsigned
-from dgmcore.losses.terms import check_distribution
+from dgmcore.losses._base import Loss, XDict, as_loss, unsigned
+from dgmcore.losses._terms import check_distribution
 
 __all__ = ["Expectation"]
 

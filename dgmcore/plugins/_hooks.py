@@ -12,10 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from dgmcore.errors import PluginError
-from dgmcore.plugins.activation import impls
-from dgmcore.plugins.discovery import ensure
-from dgmcore.plugins.index import conflicts
-from dgmcore.plugins.state import describe, flush_warnings, mark_broken, pm, state
+from dgmcore.plugins._discovery import ensure
+from dgmcore.plugins._index import conflicts
+from dgmcore.plugins._loading import impls
+from dgmcore.plugins._records import describe, flush_warnings, mark_broken, pm, state
 
 __all__ = ["add_hookspecs", "call_hook"]
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from dgmcore.distributions.inputs import XDict, check_x_dict, sample_shape_of, var_list
+from dgmcore.distributions._inputs import XDict, check_x_dict, sample_shape_of, var_list
 from dgmcore.errors import DGMError, InputTypeError, MissingVariableError, NoDensityError, ShapeError
 
 if TYPE_CHECKING:
@@ -454,20 +454,20 @@ class Distribution(nn.Module):
     def __mul__(self, other: Distribution) -> Distribution:
         if not isinstance(other, Distribution):
             return NotImplemented
-        from dgmcore.distributions.joint import JointDistribution
+        from dgmcore.distributions._joint import JointDistribution
 
         return JointDistribution([self, other])
 
     def marginalize_var(self, var: str | Sequence[str]) -> Distribution:
         """Marginalise ``var`` out: sampling draws it and drops it."""
-        from dgmcore.distributions.joint import JointDistribution, MarginalizedDistribution
+        from dgmcore.distributions._joint import JointDistribution, MarginalizedDistribution
 
         joint = self if isinstance(self, JointDistribution) else JointDistribution([self])
         return MarginalizedDistribution(joint, var)
 
     def replace_var(self, **names: str) -> Distribution:
         """Rename variables: ``p.replace_var(z="z_t")`` (everywhere in a joint)."""
-        from dgmcore.distributions.replace import ReplacedVarDistribution
+        from dgmcore.distributions._replace import ReplacedVarDistribution
 
         return ReplacedVarDistribution(self, names)
 

@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from dgmcore import memo
-from dgmcore.distributions.base import Distribution
-from dgmcore.distributions.parametric import ParametricDistribution
+from dgmcore.distributions._base import Distribution
+from dgmcore.distributions._parametric import ParametricDistribution
 from dgmcore.errors import (
     DGMError,
     ForwardError,
@@ -20,9 +20,9 @@ from dgmcore.errors import (
     ParameterError,
     ShapeError,
 )
-from dgmcore.losses.base import Loss
-from dgmcore.models.arguments import check_clip, check_eval_kwargs, make_optimizer, module_list
-from dgmcore.models.rollback import BufferSnapshot, load_checkpoint
+from dgmcore.losses._base import Loss
+from dgmcore.models._arguments import check_clip, check_eval_kwargs, make_optimizer, module_list
+from dgmcore.models._rollback import BufferSnapshot, load_checkpoint
 
 __all__ = ["Model"]
 

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 
 import pluggy
 
-from dgmcore.plugins.discovery import manager
-from dgmcore.plugins.state import bump, deactivate, norm, state
+from dgmcore.plugins._discovery import manager
+from dgmcore.plugins._records import bump, deactivate, norm, state
 
 __all__ = ["isolated", "reset"]
 

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
-from dgmcore.distributions.diagnose import error_class
+from dgmcore.distributions._shapes import error_class
 from dgmcore.errors import ParameterError, ShapeError
 
 if TYPE_CHECKING:
-    from dgmcore.distributions.parametric import ParametricDistribution
+    from dgmcore.distributions._parametric import ParametricDistribution
 
 __all__ = ["expand_constants", "check_constants", "constant_entry"]
 

@@ -12,9 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 from dgmcore.errors import AmbiguousNameError, PluginError, UnknownNameError
-from dgmcore.plugins.activation import activate, check_pending
-from dgmcore.plugins.discovery import ensure
-from dgmcore.plugins.index import (
+from dgmcore.plugins._discovery import ensure
+from dgmcore.plugins._index import (
     ambiguous_message,
     check_kind,
     conflicts,
@@ -22,7 +21,8 @@ from dgmcore.plugins.index import (
     providers,
     unknown_message,
 )
-from dgmcore.plugins.state import (
+from dgmcore.plugins._loading import activate, check_pending
+from dgmcore.plugins._records import (
     ENV_DISABLE,
     bump,
     deactivate,
@@ -34,7 +34,7 @@ from dgmcore.plugins.state import (
     set_status,
     state,
 )
-from dgmcore.plugins.status import PluginStatus, Record, module_version, status_of
+from dgmcore.plugins._status import PluginStatus, Record, module_version, status_of
 
 __all__ = [
     "datasets",

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 
 from dgmcore.errors import InputTypeError, MissingVariableError
-from dgmcore.losses.base import Loss, XDict
+from dgmcore.losses._base import Loss, XDict
 
 __all__ = ["ValueLoss", "Parameter", "ConstantVar"]
 

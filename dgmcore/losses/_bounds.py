@@ -10,13 +10,13 @@ from typing import Any
 import torch
 
 from dgmcore import memo
-from dgmcore.distributions.base import Distribution
-from dgmcore.distributions.inputs import check_x_dict
-from dgmcore.distributions.sample_dims import extra_sample_dims
+from dgmcore.distributions._base import Distribution
+from dgmcore.distributions._inputs import check_x_dict
+from dgmcore.distributions._sample_dims import extra_sample_dims
 from dgmcore.errors import InputTypeError
-from dgmcore.losses.base import Loss, XDict
-from dgmcore.losses.expectation import Expectation
-from dgmcore.losses.terms import LogProb, check_distribution
+from dgmcore.losses._base import Loss, XDict
+from dgmcore.losses._expectation import Expectation
+from dgmcore.losses._terms import LogProb, check_distribution
 
 __all__ = ["ELBO", "IWELBO", "log_marginal"]
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
-from dgmcore.distributions.base import Distribution
+from dgmcore.distributions._base import Distribution
 from dgmcore.errors import InputTypeError
-from dgmcore.losses.base import Loss, XDict
+from dgmcore.losses._base import Loss, XDict
 
 __all__ = ["LogProb", "Prob", "check_distribution"]
 

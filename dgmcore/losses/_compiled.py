@@ -11,7 +11,7 @@ import torch
 
 from dgmcore import memo
 from dgmcore.errors import DGMError
-from dgmcore.losses.base import Loss, XDict
+from dgmcore.losses._base import Loss, XDict
 
 __all__ = ["CompiledLoss"]
 

@@ -17,8 +17,8 @@ from typing import Any
 import pluggy
 
 import dgmcore
-from dgmcore.plugins.state import KINDS, bump, describe, mark_broken, ok, pm, state
-from dgmcore.plugins.status import Record
+from dgmcore.plugins._records import KINDS, bump, describe, mark_broken, ok, pm, state
+from dgmcore.plugins._status import Record
 
 __all__ = ["activate", "check_pending", "impls"]
 

@@ -11,7 +11,7 @@ by the first lookup or :func:`manager`) finds the candidates, in this order:
 
 Each candidate is imported inside a guard (a failing import marks it broken),
 skipped if ``DGMCORE_DISABLE_PLUGINS`` names it, and otherwise activated
-(:mod:`dgmcore.plugins.activation`).
+(:mod:`dgmcore.plugins._loading`).
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from typing import Any
 
 import pluggy
 
-from dgmcore.plugins.activation import activate, check_pending
-from dgmcore.plugins.index import conflicts
-from dgmcore.plugins.state import (
+from dgmcore.plugins._index import conflicts
+from dgmcore.plugins._loading import activate, check_pending
+from dgmcore.plugins._records import (
     ENV_DISABLE,
     ENV_NO_AUTOLOAD,
     ENV_ONLY,
@@ -42,7 +42,7 @@ from dgmcore.plugins.state import (
     split,
     state,
 )
-from dgmcore.plugins.status import Record, dist_name
+from dgmcore.plugins._status import Record, dist_name
 
 __all__ = ["ensure", "manager"]
 

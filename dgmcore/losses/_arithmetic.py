@@ -7,9 +7,9 @@ from typing import Any
 
 import torch
 
-from dgmcore.distributions.sample_dims import sample_dims
+from dgmcore.distributions._sample_dims import sample_dims
 from dgmcore.errors import InputTypeError, ShapeError
-from dgmcore.losses.base import Loss, XDict, _merge, as_loss, unsigned
+from dgmcore.losses._base import Loss, XDict, _merge, as_loss, unsigned
 
 __all__ = ["BinaryLoss", "UnaryLoss", "MinLoss", "MaxLoss"]
 

@@ -8,10 +8,10 @@ from graphlib import CycleError, TopologicalSorter
 import torch
 from torch import nn
 
-from dgmcore.distributions.base import Distribution
-from dgmcore.distributions.inputs import XDict, check_x_dict, var_list
-from dgmcore.distributions.sample_dims import extra_sample_dims, sample_dims
-from dgmcore.distributions.special import Deterministic
+from dgmcore.distributions._base import Distribution
+from dgmcore.distributions._deterministic import Deterministic
+from dgmcore.distributions._inputs import XDict, check_x_dict, var_list
+from dgmcore.distributions._sample_dims import extra_sample_dims, sample_dims
 from dgmcore.errors import GraphError, InputTypeError, NoDensityError
 
 __all__ = ["JointDistribution", "MarginalizedDistribution"]

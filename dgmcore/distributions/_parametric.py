@@ -11,18 +11,18 @@ from torch import nn
 
 from dgmcore import memo
 from dgmcore.distributions import kl
-from dgmcore.distributions.base import Distribution, fast_view
-from dgmcore.distributions.constants import check_constants, constant_entry, expand_constants
-from dgmcore.distributions.diagnose import (
+from dgmcore.distributions._base import Distribution, fast_view
+from dgmcore.distributions._constants import check_constants, constant_entry, expand_constants
+from dgmcore.distributions._forward import run_forward, shapes_of
+from dgmcore.distributions._inputs import XDict, check_x_dict
+from dgmcore.distributions._sample_dims import sample_dims
+from dgmcore.distributions._shapes import (
     check_lead,
     check_tensors,
     check_value_batch,
     error_class,
     lead_error,
 )
-from dgmcore.distributions.forward import run_forward, shapes_of
-from dgmcore.distributions.inputs import XDict, check_x_dict
-from dgmcore.distributions.sample_dims import sample_dims
 from dgmcore.errors import DGMError, InputTypeError, NoDensityError, ParameterError, ShapeError
 
 __all__ = ["ParametricDistribution"]
