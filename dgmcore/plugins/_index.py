@@ -36,8 +36,10 @@ HINTS: dict[str, tuple[str, str]] = {
     **{n: ("dgmcore-flows", "distributions") for n in
        ("TransformedDistribution", "InverseTransformedDistribution")},
     **{n: ("dgmcore-flows", "flows") for n in
-       ("PlanarFlow", "RadialFlow", "AffineCoupling", "MaskedAutoregressiveFlow", "BatchNorm1d",
-        "Preprocess", "Flow", "FlowList", "Permute", "Squeeze", "Shuffle", "Reverse")},
+       ("FlowList", "FactorOut", "AffineCoupling", "SplineCoupling", "MAF", "IAF",
+        "SplineAutoregressive", "ActNorm1d", "ActNorm2d", "BatchNorm1d", "BatchNorm2d", "ChannelConv",
+        "Squeeze", "Unsqueeze", "Permutation", "Shuffle", "Reverse", "Flatten", "Preprocess",
+        "PlanarFlow", "RadialFlow", "RealNVP", "Glow")},
     **{n: ("dgmcore-adversarial", "losses") for n in
        ("AdversarialJensenShannon", "AdversarialKullbackLeibler",
         "AdversarialWassersteinDistance", "MMD")},
