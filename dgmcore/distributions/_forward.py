@@ -46,8 +46,10 @@ def run_forward(dist: Distribution, inputs: dict[str, Any]) -> dict[str, Any]:
             ) from err
         n = sample_dims()
         hint = (
-            f"; inputs carry {n} sample dim(s) in front of the batch; act on the last dimension "
-            "(torch.cat(..., dim=-1), x.shape[:-1])"
+            f"; inputs carry {n} sample dim(s) in front of the batch, and an observed input may "
+            "not: broadcast them to a common leading shape before combining (lead = "
+            "torch.broadcast_shapes(z.shape[:-1], y.shape[:-1]); torch.cat([z.expand(*lead, -1), "
+            "y.expand(*lead, -1)], dim=-1))"
             if n > 0
             else ""
         )

@@ -30,8 +30,8 @@ def _merge(*groups: Iterable[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def as_loss(value: Any) -> Loss:
-    """A loss as is; a number as :class:`ValueLoss`; anything else is an error."""
+def as_loss(value: Any, owner: Any = None) -> Loss:
+    """A loss as is; a number as :class:`ValueLoss`; anything else is an error naming ``owner``."""
     if isinstance(value, Loss):
         return value
     if isinstance(value, numbers.Number) or (isinstance(value, torch.Tensor) and value.dim() == 0):
@@ -39,7 +39,12 @@ def as_loss(value: Any) -> Loss:
 
         # typeshed's numbers.Number is opaque; ValueLoss takes any number torch.as_tensor does
         return ValueLoss(cast("float | torch.Tensor", value))
-    raise InputTypeError(f"cannot combine a loss with {type(value).__name__}; use a Loss or a number")
+    if not isinstance(value, torch.Tensor) and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return as_loss(value.item(), owner)  # a NumPy scalar array is a number
+    what = f"the loss {owner}" if owner is not None else "a loss"
+    raise InputTypeError(
+        f"cannot combine {what} with {type(value).__name__} {value!r}; use a Loss or a number"
+    )
 
 
 class Loss:
@@ -180,29 +185,32 @@ class Loss:
         return f"${self.latex}$"
 
     # -- arithmetic --------------------------------------------------------------------
+    #: NumPy defers to the loss's reflected operators: ``np.array(1.0) + loss`` is ``loss + 1.0``'s twin
+    __array_ufunc__ = None
+
     def __add__(self, other: Any) -> Loss:
-        return _binary(self, as_loss(other), "+")
+        return _binary(self, as_loss(other, self), "+")
 
     def __radd__(self, other: Any) -> Loss:
-        return _binary(as_loss(other), self, "+")
+        return _binary(as_loss(other, self), self, "+")
 
     def __sub__(self, other: Any) -> Loss:
-        return _binary(self, as_loss(other), "-")
+        return _binary(self, as_loss(other, self), "-")
 
     def __rsub__(self, other: Any) -> Loss:
-        return _binary(as_loss(other), self, "-")
+        return _binary(as_loss(other, self), self, "-")
 
     def __mul__(self, other: Any) -> Loss:
-        return _binary(self, as_loss(other), "*")
+        return _binary(self, as_loss(other, self), "*")
 
     def __rmul__(self, other: Any) -> Loss:
-        return _binary(as_loss(other), self, "*")
+        return _binary(as_loss(other, self), self, "*")
 
     def __truediv__(self, other: Any) -> Loss:
-        return _binary(self, as_loss(other), "/")
+        return _binary(self, as_loss(other, self), "/")
 
     def __rtruediv__(self, other: Any) -> Loss:
-        return _binary(as_loss(other), self, "/")
+        return _binary(as_loss(other, self), self, "/")
 
     def __neg__(self) -> Loss:
         return _unary(self, "neg")
@@ -243,7 +251,7 @@ class Loss:
         return CompiledLoss(self, **compile_kwargs)
 
     def __bool__(self) -> bool:
-        raise TypeError(
+        raise InputTypeError(
             f"the truth value of a loss ({self._text()}) is undefined; evaluate it first"
         )
 

@@ -90,3 +90,16 @@ def test_losses_need_distributions_and_losses(build):
 def test_every_error_is_a_dgm_error():
     for exc in (MissingVariableError, InputTypeError, ShapeError, ForwardError):
         assert issubclass(exc, DGMError)
+
+
+def test_combining_with_a_non_number_names_the_loss_and_numpy_scalars_are_numbers():
+    import numpy as np
+
+    from dgmcore.losses import Parameter
+
+    beta = Parameter("beta")
+    assert str(np.array(2.0) + beta) == str(2.0 + beta)  # NumPy defers to the loss
+    with pytest.raises(InputTypeError, match=r"the loss beta with str 'x'"):
+        beta + "x"
+    with pytest.raises(InputTypeError, match="truth value"):
+        bool(beta)
