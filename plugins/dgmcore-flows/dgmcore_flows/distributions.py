@@ -23,8 +23,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from dgmcore.distributions import Distribution
-from dgmcore.errors import InputTypeError, MissingVariableError, NoDensityError
+from dgmcore.distributions import Distribution, check_x_dict
+from dgmcore.errors import InputTypeError
 from dgmcore_flows.base import Flow
 
 __all__ = ["InverseTransformedDistribution", "TransformedDistribution"]
@@ -53,47 +53,50 @@ class _FlowDistribution(Distribution):
         self.prior, self.flow = prior, flow
         self.latent, self.context_var = prior.var[0], list(cond_var)
 
-    def _x_dict(self, x_dict: Any) -> Mapping[str, Any]:
-        if x_dict is None:
-            return {}
-        if not isinstance(x_dict, Mapping):
-            raise InputTypeError(
-                f"{self.prob_text}: x_dict must be a dict of tensors, got {type(x_dict).__name__}"
-            )
-        return x_dict
-
-    def _get(self, x_dict: Mapping[str, Any], v: str) -> Tensor:
-        try:
-            return x_dict[v]
-        except KeyError:
-            raise MissingVariableError(v, self.prob_text, x_dict) from None
-
     def _context(self, x_dict: Mapping[str, Any]) -> Tensor | None:
         if not self.context_var:
             return None
-        parts = [self._get(x_dict, v) for v in self.context_var]
+        parts = [x_dict[v] for v in self.context_var]
         return parts[0] if len(parts) == 1 else torch.cat(parts, dim=-1)
 
     def _prior_inputs(self, x_dict: Mapping[str, Any]) -> XDict:
-        return {v: self._get(x_dict, v) for v in self.prior.cond_var}
+        return {v: x_dict[v] for v in self.prior.cond_var}
 
-    def _check_sum(self, sum_features: bool, feature_dims: Sequence[int] | None) -> None:
-        if not sum_features or feature_dims is not None:
-            raise NoDensityError(
-                f"{self.prob_text} ({self.distribution_name}): a flow mixes the features, so only the joint "
-                "density of all of them exists (sum_features=True, feature_dims=None)"
-            )
+    def _to_latent(self, x: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor]:
+        """``(z, log |det dz/dx|)``: the data mapped to the latent."""
+        raise NotImplementedError
 
-    def _score(self, x_dict: Mapping[str, Any], z: Tensor, logdet: Tensor) -> Tensor:
-        return self.prior.get_log_prob({**self._prior_inputs(x_dict), self.latent: z}) + logdet
-
-    def _finish(
-        self, x_dict: Mapping[str, Any], x: Tensor, z: Tensor, return_all: bool, hidden: bool
+    def sample(
+        self,
+        x_dict: XDict | None = None,
+        batch_n: int | None = None,
+        sample_shape: Sequence[int] | torch.Size = (),
+        return_all: bool = True,
+        reparam: bool = False,
+        return_hidden: bool = False,
     ) -> XDict:
-        new: XDict = {self.var[0]: x}
-        if hidden:
-            new[self.latent] = z
-        return {**x_dict, **new} if return_all else new
+        """Draw samples (see :meth:`dgmcore.distributions.Distribution.sample`).
+
+        ``return_hidden`` also returns the prior's draw of the latent.
+        """
+        given = check_x_dict(x_dict, self)
+        out = super().sample(given, batch_n, sample_shape, return_all, reparam)
+        if not return_hidden and self.latent not in given:
+            out.pop(self.latent, None)
+        return out
+
+    def _log_density(self, x_dict: XDict) -> tuple[Tensor, int]:
+        z, logdet = self._to_latent(x_dict[self.var[0]], self._context(x_dict))
+        # one value per sample: a flow mixes the features, only their joint density exists
+        return self.prior.get_log_prob({**self._prior_inputs(x_dict), self.latent: z}) + logdet, 0
+
+    def _draw_latent(
+        self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
+    ) -> Tensor:
+        return self.prior.sample(
+            self._prior_inputs(x_dict), batch_n=batch_n, sample_shape=sample_shape, return_all=False,
+            reparam=reparam,
+        )[self.latent]
 
     @property
     def has_reparam(self) -> bool:  # noqa: D102
@@ -126,33 +129,12 @@ class TransformedDistribution(_FlowDistribution):
     def __init__(self, prior: Distribution, flow: Flow, var: str | Sequence[str], name: str = "p") -> None:
         super().__init__(prior, flow, var, (), name)
 
-    def sample(  # noqa: D102
-        self,
-        x_dict: XDict | None = None,
-        batch_n: int | None = None,
-        sample_shape: Sequence[int] | torch.Size = (),
-        return_all: bool = True,
-        reparam: bool = False,
-        return_hidden: bool = False,
-    ) -> XDict:
-        given = self._x_dict(x_dict)
-        z = self.prior.sample(
-            self._prior_inputs(given),
-            batch_n=batch_n,
-            sample_shape=sample_shape,
-            return_all=False,
-            reparam=reparam,
-        )[self.latent]
-        x, _ = self.flow(z)
-        return self._finish(given, x, z, return_all, return_hidden)
+    def _draw(self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool) -> XDict:
+        z = self._draw_latent(x_dict, batch_n, sample_shape, reparam)
+        return {self.var[0]: self.flow(z)[0], self.latent: z}
 
-    def get_log_prob(  # noqa: D102
-        self, x_dict: XDict, sum_features: bool = True, feature_dims: Sequence[int] | None = None
-    ) -> Tensor:
-        self._check_sum(sum_features, feature_dims)
-        given = self._x_dict(x_dict)
-        z, logdet = self.flow.inverse(self._get(given, self.var[0]))
-        return self._score(given, z, logdet)
+    def _to_latent(self, x: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor]:
+        return self.flow.inverse(x)
 
 
 class InverseTransformedDistribution(_FlowDistribution):
@@ -193,33 +175,12 @@ class InverseTransformedDistribution(_FlowDistribution):
     ) -> None:
         super().__init__(prior, flow, var, [cond_var] if isinstance(cond_var, str) else list(cond_var), name)
 
-    def sample(  # noqa: D102
-        self,
-        x_dict: XDict | None = None,
-        batch_n: int | None = None,
-        sample_shape: Sequence[int] | torch.Size = (),
-        return_all: bool = True,
-        reparam: bool = False,
-        return_hidden: bool = False,
-    ) -> XDict:
-        given = self._x_dict(x_dict)
-        context = self._context(given)
+    def _draw(self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool) -> XDict:
+        context = self._context(x_dict)
         if batch_n is None and context is not None and not self.prior.cond_var:
             batch_n = context.shape[0]  # one sample per conditioning input, as a conditional family draws
-        z = self.prior.sample(
-            self._prior_inputs(given),
-            batch_n=batch_n,
-            sample_shape=sample_shape,
-            return_all=False,
-            reparam=reparam,
-        )[self.latent]
-        x, _ = self.flow.inverse(z, context)
-        return self._finish(given, x, z, return_all, return_hidden)
+        z = self._draw_latent(x_dict, batch_n, sample_shape, reparam)
+        return {self.var[0]: self.flow.inverse(z, context)[0], self.latent: z}
 
-    def get_log_prob(  # noqa: D102
-        self, x_dict: XDict, sum_features: bool = True, feature_dims: Sequence[int] | None = None
-    ) -> Tensor:
-        self._check_sum(sum_features, feature_dims)
-        given = self._x_dict(x_dict)
-        z, logdet = self.flow(self._get(given, self.var[0]), self._context(given))
-        return self._score(given, z, logdet)
+    def _to_latent(self, x: Tensor, context: Tensor | None) -> tuple[Tensor, Tensor]:
+        return self.flow(x, context)

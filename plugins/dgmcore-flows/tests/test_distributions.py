@@ -22,7 +22,7 @@ from dgmcore_flows import (
 )
 from torch import nn
 
-from dgmcore.errors import InputTypeError, MissingVariableError, NoDensityError
+from dgmcore.errors import InputTypeError, MissingVariableError, ShapeError
 
 KINDS = [TransformedDistribution, InverseTransformedDistribution]
 
@@ -145,7 +145,11 @@ def test_bad_input_is_a_clear_error():
         p.get_log_prob(torch.zeros(3, 2))
     with pytest.raises(MissingVariableError, match="'x'"):
         p.get_log_prob({"y": torch.zeros(3, 2)})
-    with pytest.raises(NoDensityError, match="sum_features=True"):
-        p.get_log_prob({"x": torch.zeros(3, 2)}, sum_features=False)
+    # a flow mixes the features: one value per sample, with no feature dims to keep or sum
+    torch.testing.assert_close(
+        p.get_log_prob({"x": torch.zeros(3, 2)}, sum_features=False), p.get_log_prob({"x": torch.zeros(3, 2)})
+    )
+    with pytest.raises(ShapeError, match="feature_dims"):
+        p.get_log_prob({"x": torch.zeros(3, 2)}, feature_dims=[-1])
     with pytest.raises(InputTypeError, match="one variable"):
         TransformedDistribution(_prior(2), MAF(2), var=["x", "y"])
