@@ -16,8 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import dgmcore
-from dgmcore_timeseries.chorales import load_chorales
-from dgmcore_timeseries.demo import dmm_demo
+from dgmcore_timeseries.deferred import dmm_demo, load_chorales
 from dgmcore_timeseries.iterative import IterativeLoss
 
 __version__ = "0.1.0"
