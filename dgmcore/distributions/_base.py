@@ -7,15 +7,21 @@ sum the features, once, here; a subclass implements small hooks.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
-from dgmcore.distributions._inputs import XDict, check_x_dict, sample_shape_of, var_list
-from dgmcore.errors import DGMError, InputTypeError, MissingVariableError, NoDensityError, ShapeError
+from dgmcore.distributions._inputs import (
+    XDict,
+    check_batch_n,
+    check_x_dict,
+    feature_dims_of,
+    sample_shape_of,
+)
+from dgmcore.distributions._named import Named
+from dgmcore.distributions._views import fast_view, overrides
+from dgmcore.errors import DGMError, MissingVariableError, NoDensityError
 
 if TYPE_CHECKING:
     import networkx
@@ -26,27 +32,9 @@ __all__ = ["Distribution"]
 
 
 _NO_SAMPLE_DIMS = torch.Size()
-#: The hooks a subclass implements (documented in the class docstring).
-HOOKS = ("_draw", "_log_density", "_signed_log_density", "_entropy", "_mean", "_variance")
 
 
-def _owner(cls: type, name: str) -> type:
-    """The class in ``cls``'s MRO that defines ``name``."""
-    return next(k for k in cls.__mro__ if name in k.__dict__)
-
-
-def fast_view(cls: type, fast: str, slow: str, base: type) -> bool:
-    """Whether ``cls``'s optional ``fast`` view may stand for its required ``slow`` method.
-
-    Only when ``fast`` is overridden (not ``base``'s default) at or below the
-    class that defines ``slow``: a subclass that overrides ``slow`` alone is
-    never bypassed by a view its parent wrote for another ``slow``.
-    """
-    owner = _owner(cls, fast)
-    return owner is not base and issubclass(owner, _owner(cls, slow))
-
-
-class Distribution(nn.Module):
+class Distribution(Named):
     """Base class of every dgmcore distribution (a ``torch.nn.Module``).
 
     A distribution generates the variables ``var`` given the conditioning
@@ -130,62 +118,22 @@ class Distribution(nn.Module):
         features_shape: Sequence[int] | torch.Size = (),
         memo: bool = True,
     ) -> None:
-        super().__init__()
+        super().__init__(var, cond_var, name, features_shape)
         cls = type(self)
-        draws = _owner(cls, "_draw") is not Distribution or _owner(cls, "sample") is not Distribution
-        if draws and _owner(cls, "has_reparam") is Distribution:
+        draws = overrides(cls, "_draw", Distribution) or overrides(cls, "sample", Distribution)
+        if draws and not overrides(cls, "has_reparam", Distribution):
             raise DGMError(
                 f"{cls.__name__} draws samples but does not declare has_reparam: set the class "
                 "attribute has_reparam = True (its samples carry gradients to the parameters) "
                 "or False (Expectation then uses the score-function estimator)"
             )
-        self._var = var_list(var, "var")
-        if not self._var:
-            raise InputTypeError("var must name at least one variable, got an empty list")
-        self._cond_var = var_list(cond_var, "cond_var")
-        both = set(self._var) & set(self._cond_var)
-        if both:
-            raise InputTypeError(
-                f"a variable cannot be both generated and conditioned on: {sorted(both)}"
-            )
-        if not isinstance(name, str) or not name:
-            raise InputTypeError(f"name must be a non-empty string, got {name!r}")
-        self._name = name
-        self._features_shape = _features_shape(features_shape)
         self.memo = memo
         # which view of the density the template calls, fixed per class (see fast_view)
         self._signed_view = fast_view(cls, "_signed_log_density", "_log_density", Distribution)
         # a subclass's own public get_log_prob (or, alone, get_signed_log_prob) is never bypassed:
         # the other public method calls it, and the base methods reached through super() do not loop
-        self._own_log_prob = _owner(cls, "get_log_prob") is not Distribution
-        self._own_signed = not self._own_log_prob and _owner(cls, "get_signed_log_prob") is not Distribution
-
-    # -- names -----------------------------------------------------------------
-    @property
-    def var(self) -> list[str]:
-        """The variables this distribution generates."""
-        return list(self._var)
-
-    @property
-    def cond_var(self) -> list[str]:
-        """The variables this distribution conditions on."""
-        return list(self._cond_var)
-
-    @property
-    def input_var(self) -> list[str]:
-        """The variables :meth:`sample` needs in ``x_dict``."""
-        return list(self._cond_var)
-
-    @property
-    def name(self) -> str:
-        """The name used in formulas (``p`` in ``p(x|z)``)."""
-        return self._name
-
-    @name.setter
-    def name(self, value: str) -> None:
-        if not isinstance(value, str) or not value:
-            raise InputTypeError(f"name must be a non-empty string, got {value!r}")
-        self._name = value
+        self._own_log_prob = overrides(cls, "get_log_prob", Distribution)
+        self._own_signed = not self._own_log_prob and overrides(cls, "get_signed_log_prob", Distribution)
 
     @property
     def has_reparam(self) -> bool:
@@ -195,66 +143,6 @@ class Distribution(nn.Module):
         this default counts as undeclared (see "Subclass requirements").
         """
         return False
-
-    @property
-    def distribution_name(self) -> str:
-        """Human-readable family name; the class name unless a subclass sets it."""
-        return type(self).__name__
-
-    @property
-    def features_shape(self) -> torch.Size:
-        """Shape of one sample without batch/sample dimensions (``()`` if unknown)."""
-        return self._features_shape
-
-    # -- text --------------------------------------------------------------------
-    @property
-    def prob_text(self) -> str:
-        """The formula, e.g. ``p(x,z|y)``."""
-        text = f"{self._name}({','.join(self._var)}"
-        if self._cond_var:
-            text += "|" + ",".join(self._cond_var)
-        return text + ")"
-
-    @property
-    def prob_factorized_text(self) -> str:
-        """The factorised formula, e.g. ``p(x|z)p(z)`` (a single factor: its formula)."""
-        return self.prob_text
-
-    @property
-    def latex(self) -> str:
-        """LaTeX of the factorised formula, rendered with sympy."""
-        from dgmcore.latex import distribution_latex
-
-        return distribution_latex(self)
-
-    def print_latex(self) -> None:
-        """Print :attr:`latex`."""
-        print(self.latex)
-
-    def _repr_latex_(self) -> str:
-        return f"${self.latex}$"
-
-    def __str__(self) -> str:
-        formula = self.prob_factorized_text
-        if formula != self.prob_text:  # a joint: "p(x,z) = p(x|z)p(z)", as Pixyz prints it
-            formula = f"{self.prob_text} = {formula}"
-        lines = ["Distribution:", f"  {formula}"]
-        arch = self._architecture()
-        if arch:
-            lines.append("Network architecture:")
-            lines.extend("  " + line for line in arch)
-        return "\n".join(lines)
-
-    def _architecture(self) -> list[str]:
-        """Lines describing each factor: its family and its networks."""
-        head = f"{self.distribution_name}(name={self._name}, var={self.var}, "
-        head += f"cond_var={self.cond_var}, features_shape={tuple(self._features_shape)})"
-        lines = [head]
-        for child_name, child in self.named_children():
-            sub = repr(child).splitlines()
-            lines.append(f"  ({child_name}): {sub[0]}")
-            lines.extend("  " + s for s in sub[1:])
-        return lines
 
     # -- the public template -------------------------------------------------------
     def sample(
@@ -479,18 +367,9 @@ class Distribution(nn.Module):
         conditions on ``u``; the node attribute ``factor`` is the distribution
         generating that variable (absent for inputs).
         """
-        import networkx as nx
+        from dgmcore.distributions._joint import graph_of
 
-        g = nx.DiGraph()
-        for f in self.factors():
-            for c in f.cond_var:
-                if c not in g:
-                    g.add_node(c)
-            for v in f.var:
-                g.add_node(v, factor=f)
-                for c in f.cond_var:
-                    g.add_edge(c, v)
-        return g
+        return graph_of(self.factors())
 
     # -- checks shared by the template -----------------------------------------------
     def _reduce(
@@ -500,36 +379,13 @@ class Distribution(nn.Module):
         if not sum_features:
             return values
         if feature_dims is not None:
-            dims = self._feature_dims(feature_dims, values.dim(), n)
+            dims = feature_dims_of(feature_dims, values.dim(), n, self.prob_text)
             return values.sum(dim=dims) if dims else values
         if n == 1:  # the common case: an int dim parses faster than a tuple
             return values.sum(-1)
         if n:
             return values.sum(dim=tuple(range(-n, 0)))
         return values
-
-    def _feature_dims(self, feature_dims: Any, ndim: int, n: int) -> tuple[int, ...]:
-        """``feature_dims`` as negative dims, each one of the ``n`` feature dims (failure: ShapeError)."""
-        if isinstance(feature_dims, numbers.Integral) and not isinstance(feature_dims, bool):
-            feature_dims = (int(feature_dims),)
-        try:
-            items = tuple(feature_dims)
-        except TypeError:
-            items = (None,)
-        if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in items):
-            raise InputTypeError(
-                f"{self.prob_text}: feature_dims must be a list of ints, got {feature_dims!r}"
-            )
-        dims = tuple(int(d) - ndim if d >= 0 else int(d) for d in items)
-        if any(not -n <= d < 0 for d in dims):
-            raise ShapeError(
-                f"{self.prob_text}: feature_dims {list(feature_dims)} must name feature dimensions; "
-                f"of the {ndim} dimensions of its values the features are the last {n} "
-                f"({list(range(ndim - n, ndim))}); summing the others would sum over the batch"
-            )
-        if len(set(dims)) != len(dims):
-            raise ShapeError(f"{self.prob_text}: feature_dims {list(feature_dims)} names a dimension twice")
-        return dims
 
     def _sample_shape(self, sample_shape: Sequence[int] | torch.Size | int) -> torch.Size:
         """``sample_shape`` as a ``torch.Size``; an int ``n`` means ``(n,)``."""
@@ -540,15 +396,7 @@ class Distribution(nn.Module):
         return sample_shape_of(sample_shape, self.prob_text)  # type: ignore[arg-type]
 
     def _check_batch_n(self, batch_n: Any) -> None:
-        """Raise unless ``batch_n`` (given, not ``None``) is a positive int."""
-        if (
-            not isinstance(batch_n, numbers.Integral)
-            or isinstance(batch_n, bool)
-            or batch_n < 1
-        ):
-            raise InputTypeError(
-                f"{self.prob_text}: batch_n must be a positive int, got {batch_n!r}"
-            )
+        check_batch_n(batch_n, self.prob_text)
 
     def _missing(self, err: KeyError, x_dict: Mapping[str, Any]) -> MissingVariableError:
         if isinstance(err, MissingVariableError):
@@ -561,13 +409,3 @@ class Distribution(nn.Module):
         except KeyError as err:
             raise self._missing(err, x_dict) from None
 
-
-def _features_shape(features_shape: Any) -> torch.Size:
-    """A checked ``features_shape``: a sequence of positive ints."""
-    try:
-        shape = torch.Size(features_shape)
-    except TypeError:
-        raise ShapeError(f"features_shape must be a sequence of ints, got {features_shape!r}") from None
-    if any(s < 1 for s in shape):
-        raise ShapeError(f"features_shape must be positive sizes, got {tuple(shape)}")
-    return shape

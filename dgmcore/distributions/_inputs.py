@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import torch
 
-from dgmcore.errors import InputTypeError
+from dgmcore.errors import InputTypeError, ShapeError
 
 __all__ = ["XDict", "check_x_dict", "sample_shape_of", "var_list"]
 
@@ -82,3 +83,48 @@ def check_x_dict(x_dict: Any, owner: Any) -> XDict:
         else f"{text} expects x_dict to be a dict mapping variable names to tensors, "
         f"got {type(x_dict).__name__}"
     )
+
+
+def check_features_shape(features_shape: Any) -> torch.Size:
+    """A checked ``features_shape``: a sequence of positive ints."""
+    try:
+        shape = torch.Size(features_shape)
+    except TypeError:
+        raise ShapeError(f"features_shape must be a sequence of ints, got {features_shape!r}") from None
+    if any(s < 1 for s in shape):
+        raise ShapeError(f"features_shape must be positive sizes, got {tuple(shape)}")
+    return shape
+
+
+def check_batch_n(batch_n: Any, owner: str) -> None:
+    """Raise unless ``batch_n`` (given, not ``None``) is a positive int."""
+    if not isinstance(batch_n, numbers.Integral) or isinstance(batch_n, bool) or batch_n < 1:
+        raise InputTypeError(f"{owner}: batch_n must be a positive int, got {batch_n!r}")
+
+
+def feature_dims_of(feature_dims: Any, ndim: int, n: int, owner: str) -> tuple[int, ...]:
+    """``feature_dims`` as negative dims, each one of the ``n`` trailing feature dims of ``ndim``.
+
+    Raises:
+        InputTypeError: not a list of ints.
+        ShapeError: a dim that is not a feature dim (summing it would sum the
+            batch), or a dim named twice.
+    """
+    if isinstance(feature_dims, numbers.Integral) and not isinstance(feature_dims, bool):
+        feature_dims = (int(feature_dims),)
+    try:
+        items = tuple(feature_dims)
+    except TypeError:
+        items = (None,)
+    if not all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in items):
+        raise InputTypeError(f"{owner}: feature_dims must be a list of ints, got {feature_dims!r}")
+    dims = tuple(int(d) - ndim if d >= 0 else int(d) for d in items)
+    if any(not -n <= d < 0 for d in dims):
+        raise ShapeError(
+            f"{owner}: feature_dims {list(feature_dims)} must name feature dimensions; "
+            f"of the {ndim} dimensions of its values the features are the last {n} "
+            f"({list(range(ndim - n, ndim))}); summing the others would sum over the batch"
+        )
+    if len(set(dims)) != len(dims):
+        raise ShapeError(f"{owner}: feature_dims {list(feature_dims)} names a dimension twice")
+    return dims

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from graphlib import CycleError, TopologicalSorter
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -14,7 +15,10 @@ from dgmcore.distributions._inputs import XDict, check_x_dict, var_list
 from dgmcore.distributions._sample_dims import extra_sample_dims, sample_dims
 from dgmcore.errors import GraphError, InputTypeError, NoDensityError
 
-__all__ = ["JointDistribution", "MarginalizedDistribution"]
+if TYPE_CHECKING:
+    import networkx
+
+__all__ = ["JointDistribution", "MarginalizedDistribution", "graph_of"]
 
 
 def _batch_size(x_dict: XDict, names: tuple[str, ...]) -> int | None:
@@ -321,3 +325,19 @@ class MarginalizedDistribution(JointDistribution):
     def replace_var(self, **names: str) -> Distribution:
         joint = JointDistribution(self.factors(), name=self._name).replace_var(**names)
         return MarginalizedDistribution(joint, [names.get(v, v) for v in self._hidden])  # type: ignore[arg-type]
+
+
+def graph_of(factors: Sequence[Distribution]) -> networkx.DiGraph:
+    """The variables of ``factors`` as a DiGraph: ``u -> v`` when ``v``'s factor conditions on ``u``."""
+    import networkx as nx
+
+    g = nx.DiGraph()
+    for f in factors:
+        for c in f.cond_var:
+            if c not in g:
+                g.add_node(c)
+        for v in f.var:
+            g.add_node(v, factor=f)
+            for c in f.cond_var:
+                g.add_edge(c, v)
+    return g

@@ -11,7 +11,7 @@ from torch import nn
 
 from dgmcore import memo
 from dgmcore.distributions import kl
-from dgmcore.distributions._base import Distribution, fast_view
+from dgmcore.distributions._base import Distribution
 from dgmcore.distributions._constants import check_constants, constant_entry, expand_constants
 from dgmcore.distributions._forward import run_forward, shapes_of
 from dgmcore.distributions._inputs import XDict, check_x_dict
@@ -19,10 +19,11 @@ from dgmcore.distributions._sample_dims import sample_dims
 from dgmcore.distributions._shapes import (
     check_lead,
     check_tensors,
-    check_value_batch,
+    check_value,
     error_class,
     lead_error,
 )
+from dgmcore.distributions._views import fast_view
 from dgmcore.errors import DGMError, InputTypeError, NoDensityError, ParameterError, ShapeError
 
 __all__ = ["ParametricDistribution"]
@@ -349,47 +350,13 @@ class ParametricDistribution(Distribution):
 
     def _score(self, x_dict: XDict, negated: bool) -> tuple[torch.Tensor, int, bool]:
         value = x_dict[self._var[0]]
-        try:
-            ndim = value.dim()
-        except AttributeError:
+        if not isinstance(value, torch.Tensor):
             raise InputTypeError(
                 f"{self.prob_text}: the value of {self._var[0]!r} must be a torch.Tensor, got "
                 f"{type(value).__name__}"
-            ) from None
-        dist, n_feat = self._checked(x_dict, value)
-        fs = self._features_shape
-        if self._declared and value.shape[ndim - len(fs) :] != fs and not self.accepts_value(value):
-            raise ShapeError(
-                f"{self.prob_text}: {self._var[0]!r} should end in features_shape {tuple(fs)}, "
-                f"got a tensor of shape {tuple(value.shape)}"
             )
-        # O(1): a value without its batch dim would broadcast against the parameters silently.
-        # (Sample dims may be absent: an observation scored under sampled latents.)
-        k = n_feat + len(dist.event_shape) + 1
-        if not self._has_inputs:
-            # an input-free distribution's value brings the batch: one without it is refused
-            full = (dist.batch_shape + dist.event_shape)[len(dist.batch_shape) - n_feat :]
-            lead_ones = next((i for i, d in enumerate(full) if d != 1), len(full))  # constants' batch of 1
-            if ndim < k - lead_ones and (ndim < n_feat + 1 - lead_ones or not self.accepts_value(value)):
-                raise ShapeError(
-                    f"{self.prob_text}: {self._var[0]!r} of shape {tuple(value.shape)} has no batch "
-                    f"dimension in front of its features {tuple(self.features_shape_of(dist))}; "
-                    "pass a batch (one example is a batch of 1)"
-                )
-        else:
-            if ndim < k:
-                check_value_batch(self, dist, value, n_feat)
-            elif (
-                value.shape[ndim - k] != dist.batch_shape[len(dist.batch_shape) - n_feat - 1]
-                and value.shape[ndim - k + 1 :] == (dist.batch_shape + dist.event_shape)[-k + 1 :]
-                and not self.accepts_value(value)  # another encoding (one-hot) aligns differently
-            ):
-                raise ShapeError(  # a batch of 1 on either side would be broadcast over the other
-                    f"{self.prob_text}: {self._var[0]!r} of shape {tuple(value.shape)} has a batch of "
-                    f"{value.shape[ndim - k]} where its parameters, given its inputs, have shape "
-                    f"{tuple(dist.batch_shape + dist.event_shape)} (batch "
-                    f"{dist.batch_shape[len(dist.batch_shape) - n_feat - 1]})"
-                )
+        dist, n_feat = self._checked(x_dict, value)
+        check_value(self, dist, value, n_feat)
         try:
             lp = self.neg_log_prob_value(dist, value) if negated else self.log_prob_value(dist, value)
         except DGMError:

@@ -14,7 +14,7 @@ from dgmcore.errors import DGMError, InputTypeError, ParameterError, ShapeError
 if TYPE_CHECKING:
     from dgmcore.distributions._parametric import ParametricDistribution
 
-__all__ = ["error_class", "check_tensors", "check_lead", "lead_error", "check_value_batch"]
+__all__ = ["error_class", "check_tensors", "check_lead", "check_value", "lead_error", "check_value_batch"]
 
 
 def error_class(err: Exception) -> type[DGMError]:
@@ -114,3 +114,48 @@ def check_value_batch(
         f"{tuple((dist.batch_shape + dist.event_shape)[len(dist.batch_shape) - n_feat:])}); pass a "
         "value with the batch dimension first"
     )
+
+def check_value(
+    p: ParametricDistribution, dist: torch.distributions.Distribution, value: torch.Tensor, n_feat: int
+) -> None:
+    """``value``'s shape against a declared ``features_shape`` and the parameters' batch (O(1)).
+
+    Raises:
+        ShapeError: the value does not end in the declared features, lacks its
+            batch dimension, or has another batch than the parameters (a batch of
+            1 on either side would be broadcast over the other silently).
+    """
+    ndim = value.dim()
+    fs = p._features_shape
+    if p._declared and value.shape[ndim - len(fs) :] != fs and not p.accepts_value(value):
+        raise ShapeError(
+            f"{p.prob_text}: {p._var[0]!r} should end in features_shape {tuple(fs)}, "
+            f"got a tensor of shape {tuple(value.shape)}"
+        )
+    # O(1): a value without its batch dim would broadcast against the parameters silently.
+    # (Sample dims may be absent: an observation scored under sampled latents.)
+    k = n_feat + len(dist.event_shape) + 1
+    if not p._has_inputs:
+        # an input-free distribution's value brings the batch: one without it is refused
+        full = (dist.batch_shape + dist.event_shape)[len(dist.batch_shape) - n_feat :]
+        lead_ones = next((i for i, d in enumerate(full) if d != 1), len(full))  # constants' batch of 1
+        if ndim < k - lead_ones and (ndim < n_feat + 1 - lead_ones or not p.accepts_value(value)):
+            raise ShapeError(
+                f"{p.prob_text}: {p._var[0]!r} of shape {tuple(value.shape)} has no batch "
+                f"dimension in front of its features {tuple(p.features_shape_of(dist))}; "
+                "pass a batch (one example is a batch of 1)"
+            )
+    else:
+        if ndim < k:
+            check_value_batch(p, dist, value, n_feat)
+        elif (
+            value.shape[ndim - k] != dist.batch_shape[len(dist.batch_shape) - n_feat - 1]
+            and value.shape[ndim - k + 1 :] == (dist.batch_shape + dist.event_shape)[-k + 1 :]
+            and not p.accepts_value(value)  # another encoding (one-hot) aligns differently
+        ):
+            raise ShapeError(  # a batch of 1 on either side would be broadcast over the other
+                f"{p.prob_text}: {p._var[0]!r} of shape {tuple(value.shape)} has a batch of "
+                f"{value.shape[ndim - k]} where its parameters, given its inputs, have shape "
+                f"{tuple(dist.batch_shape + dist.event_shape)} (batch "
+                f"{dist.batch_shape[len(dist.batch_shape) - n_feat - 1]})"
+            )

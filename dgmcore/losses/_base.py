@@ -9,8 +9,8 @@ from typing import Any, cast
 import torch
 
 from dgmcore import memo
-from dgmcore.distributions._base import fast_view
 from dgmcore.distributions._inputs import check_x_dict
+from dgmcore.distributions._views import fast_view
 from dgmcore.errors import InputTypeError
 
 __all__ = ["Loss", "as_loss", "unsigned"]
