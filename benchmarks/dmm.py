@@ -8,6 +8,9 @@ rolls), batch first, ``x`` of shape ``(batch, T, 88)``:
 * ``p(z_t|z_{t-1}) = N(loc, softplus(.))`` of an MLP, ``z_0 = 0``;
 * ``p(x_t|z_t) = Bernoulli(logits)`` of an MLP.
 
+With ``decoder="probs"`` the emitter ends with ``torch.sigmoid`` (``probs``) and
+the posterior's scale comes from ``exp``, as the Pixyz and Pyro examples write them.
+
 The objective is the sum over time of the per-step VAE objective (analytic KL
 or the single-sample Monte-Carlo ELBO), averaged over the batch. The dgmcore
 columns write it as a DMM user does, with dgmcore-timeseries'
@@ -31,7 +34,7 @@ from torch.nn import functional as F
 
 import dgmcore
 from benchmarks.harness import Column, Inputs
-from benchmarks.vae import normal_log_prob
+from benchmarks.vae import bernoulli_nll, normal_log_prob
 from dgmcore.distributions import Bernoulli, Deterministic, Normal
 from dgmcore.losses import ELBO, KullbackLeibler, Loss
 from dgmcore.models import Model
@@ -51,10 +54,13 @@ class DMMConfig:
     transition_dim: int = 200
     emission_dim: int = 100
     lr: float = 1e-3
+    #: "logits" (softplus scales, Bernoulli logits) or "probs" (exp posterior scale, sigmoid probs)
+    decoder: str = "logits"
 
     @property
     def label(self) -> str:
-        return f"T {self.T}, latent {self.z_dim}"
+        tail = ", probs" if self.decoder == "probs" else ""
+        return f"T {self.T}, latent {self.z_dim}{tail}"
 
 
 class Combiner(nn.Module):
@@ -65,10 +71,11 @@ class Combiner(nn.Module):
         self.z_to_h = nn.Linear(cfg.z_dim, cfg.rnn_dim)
         self.loc = nn.Linear(cfg.rnn_dim, cfg.z_dim)
         self.scale = nn.Linear(cfg.rnn_dim, cfg.z_dim)
+        self.positive = torch.exp if cfg.decoder == "probs" else F.softplus
 
     def forward(self, z_prev: torch.Tensor, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hc = 0.5 * (torch.tanh(self.z_to_h(z_prev)) + h)
-        return self.loc(hc), F.softplus(self.scale(hc))
+        return self.loc(hc), self.positive(self.scale(hc))
 
 
 class Transition(nn.Module):
@@ -86,15 +93,19 @@ class Transition(nn.Module):
 
 
 class Emitter(nn.Module):
-    """z_t -> Bernoulli logits of p(x_t|z_t)."""
+    """z_t -> Bernoulli logits of p(x_t|z_t) (probs, through a sigmoid, with ``decoder="probs"``)."""
 
     def __init__(self, cfg: DMMConfig) -> None:
         super().__init__()
-        self.body = nn.Sequential(
+        layers: list[nn.Module] = [
             nn.Linear(cfg.z_dim, cfg.emission_dim), nn.ReLU(),
             nn.Linear(cfg.emission_dim, cfg.emission_dim), nn.ReLU(),
             nn.Linear(cfg.emission_dim, cfg.x_dim),
-        )
+        ]
+        if cfg.decoder == "probs":
+            layers.append(nn.Sigmoid())
+        self.body = nn.Sequential(*layers)
+        self.gives = cfg.decoder
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.body(z)
@@ -130,15 +141,16 @@ def make_inputs(cfg: DMMConfig) -> Inputs:
 
 
 def hand_step_loss(
-    logits: torch.Tensor,
+    out: torch.Tensor,
     x: torch.Tensor,
     z: torch.Tensor,
     q: tuple[torch.Tensor, torch.Tensor],
     p: tuple[torch.Tensor, torch.Tensor],
     analytic: bool,
+    gives: str = "logits",
 ) -> torch.Tensor:
-    """One frame's objective; ``q`` and ``p`` are (loc, scale) of posterior and prior."""
-    nll = F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(-1)
+    """One frame's objective; ``out`` the emitter's; ``q``, ``p``: (loc, scale) of posterior and prior."""
+    nll = bernoulli_nll(out, x, gives).sum(-1)
     (loc, scale), (p_loc, p_scale) = q, p
     if analytic:
         kl = (p_scale.log() - scale.log() + (scale**2 + (loc - p_loc) ** 2) / (2 * p_scale**2) - 0.5).sum(-1)
@@ -157,7 +169,7 @@ def hand_loss(nets: Networks, x: torch.Tensor, analytic: bool) -> torch.Tensor:
         prior = transition(z)
         loc, scale = combiner(z, h[:, t])
         z = loc + scale * torch.randn_like(loc)
-        total = total + hand_step_loss(emitter(z), x[:, t], z, (loc, scale), prior, analytic)
+        total = total + hand_step_loss(emitter(z), x[:, t], z, (loc, scale), prior, analytic, emitter.gives)
     return total.mean()
 
 
@@ -228,7 +240,7 @@ class Generator(Bernoulli):
         self.net = net
 
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"logits": self.net(z)}
+        return {self.net.gives: self.net(z)}
 
 
 class Unrolled(Loss):

@@ -62,7 +62,8 @@ def pixyz_columns(cfg: Any, nets: tuple[nn.Module, ...], groups: tuple[str, ...]
                 self.net = net
 
             def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
-                return {"probs": torch.sigmoid(self.net(z))}
+                out = self.net(z)
+                return {"probs": out if self.net.gives == "probs" else torch.sigmoid(out)}
 
         if not cache:
             for cls in (RNN, Inference, Prior, Generator):

@@ -2,7 +2,10 @@
 
 The model is the VAE of Kingma and Welling (2014) on 784-d binary inputs with
 one hidden layer in each network: ``q(z|x) = N(loc(x), softplus(.)(x))``,
-``p(x|z) = Bernoulli(logits(z))``, ``p(z) = N(0, I)``. Two objectives:
+``p(x|z) = Bernoulli(logits(z))``, ``p(z) = N(0, I)``. With ``decoder="probs"``
+the networks end as Pixyz's and Pyro's examples (and the paper's Figure 3)
+write them: the decoder with ``torch.sigmoid``, giving ``probs``, and the
+encoder's scale from ``exp``. Two objectives:
 
 * analytic: :math:`D_{KL}[q(z|x)\\|p(z)] - \\mathbb{E}_{q(z|x)}[\\log p(x|z)]`,
   the KL in closed form, one sample of ``z``;
@@ -31,7 +34,7 @@ from dgmcore.losses import ELBO, KullbackLeibler
 from dgmcore.models import Model
 
 __all__ = [
-    "VAEConfig", "make_networks", "make_inputs", "normal_log_prob", "hand_columns", "dgmcore_columns",
+    "VAEConfig", "bernoulli_nll", "make_networks", "make_inputs", "normal_log_prob", "hand_columns", "dgmcore_columns",
 ]
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -46,10 +49,13 @@ class VAEConfig:
     x_dim: int = 784
     batch: int = 128
     lr: float = 1e-3
+    #: "logits" (softplus scale, Bernoulli logits) or "probs" (exp scale, sigmoid probs)
+    decoder: str = "logits"
 
     @property
     def label(self) -> str:
-        return f"hidden {self.hidden}, latent {self.z_dim}"
+        tail = ", probs" if self.decoder == "probs" else ""
+        return f"hidden {self.hidden}, latent {self.z_dim}{tail}"
 
 
 class EncoderNet(nn.Module):
@@ -60,23 +66,33 @@ class EncoderNet(nn.Module):
         self.body = nn.Sequential(nn.Linear(cfg.x_dim, cfg.hidden), nn.ReLU())
         self.loc = nn.Linear(cfg.hidden, cfg.z_dim)
         self.scale = nn.Linear(cfg.hidden, cfg.z_dim)
+        self.positive = torch.exp if cfg.decoder == "probs" else F.softplus
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.body(x)
-        return self.loc(h), F.softplus(self.scale(h))
+        return self.loc(h), self.positive(self.scale(h))
 
 
 class DecoderNet(nn.Module):
-    """z -> Bernoulli logits of p(x|z)."""
+    """z -> Bernoulli logits of p(x|z) (probs, through a sigmoid, with ``decoder="probs"``)."""
 
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
-        self.body = nn.Sequential(
-            nn.Linear(cfg.z_dim, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.x_dim)
-        )
+        layers: list[nn.Module] = [nn.Linear(cfg.z_dim, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.x_dim)]
+        if cfg.decoder == "probs":
+            layers.append(nn.Sigmoid())
+        self.body = nn.Sequential(*layers)
+        self.gives = cfg.decoder
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.body(z)
+
+
+def bernoulli_nll(out: torch.Tensor, x: torch.Tensor, gives: str) -> torch.Tensor:
+    """The binary cross-entropy of a decoder's output, logits or probs, elementwise."""
+    if gives == "probs":
+        return F.binary_cross_entropy(out, x, reduction="none")
+    return F.binary_cross_entropy_with_logits(out, x, reduction="none")
 
 
 def make_networks(cfg: VAEConfig, seed: int = 0) -> tuple[EncoderNet, DecoderNet]:
@@ -102,7 +118,7 @@ def hand_loss(enc: EncoderNet, dec: DecoderNet, x: torch.Tensor, analytic: bool)
     """The objective written directly in PyTorch."""
     loc, scale = enc(x)
     z = loc + scale * torch.randn_like(loc)
-    nll = F.binary_cross_entropy_with_logits(dec(z), x, reduction="none").sum(-1)
+    nll = bernoulli_nll(dec(z), x, dec.gives).sum(-1)
     if analytic:
         kl = (0.5 * (scale**2 + loc**2 - 1) - scale.log()).sum(-1)
     else:  # log q(z|x) - log p(z) at the sample
@@ -154,7 +170,7 @@ class Decoder(Bernoulli):
         self.net = net
 
     def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"logits": self.net(z)}
+        return {self.net.gives: self.net(z)}
 
 
 def dgmcore_model(

@@ -2,8 +2,9 @@
 
 Written as the Pixyz documentation writes a VAE, around the same networks.
 Pixyz's ``Bernoulli`` takes only ``probs``, so its decoder applies a sigmoid
-to the shared logits and Pixyz turns them back into logits to score: that is
-the cost of its API, and the values agree with the other columns.
+to the shared logits (unless the network already ends with one, ``decoder="probs"``)
+and Pixyz turns them back into logits to score: that is the cost of its API,
+and the values agree with the other columns.
 
 Pixyz memoizes ``get_params`` with an LRU cache fixed when Pixyz is imported.
 The "cache off" column calls the undecorated method instead, so both settings
@@ -70,7 +71,8 @@ def pixyz_columns(cfg: Any, nets: tuple[nn.Module, nn.Module], groups: tuple[str
                 self.net = net
 
             def forward(self, z: torch.Tensor) -> dict[str, torch.Tensor]:
-                return {"probs": torch.sigmoid(self.net(z))}
+                out = self.net(z)
+                return {"probs": out if self.net.gives == "probs" else torch.sigmoid(out)}
 
         if not cache:
             Encoder.get_params = plain_get_params  # type: ignore[method-assign]

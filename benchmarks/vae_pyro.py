@@ -49,7 +49,7 @@ def pyro_columns(cfg: Any, nets: tuple[nn.Module, nn.Module], groups: tuple[str,
             pyro.module(f"{tag}_decoder", dec)
             with pyro.plate("data", x.shape[0]), poutine.scale(scale=scale):
                 z = pyro.sample("z", dist.Normal(zeros, ones).to_event(1))
-                pyro.sample("x", dist.Bernoulli(logits=dec(z)).to_event(1), obs=x)
+                pyro.sample("x", dist.Bernoulli(**{dec.gives: dec(z)}).to_event(1), obs=x)
 
         def guide(x: torch.Tensor, enc: nn.Module = enc, tag: str = tag) -> None:
             pyro.module(f"{tag}_encoder", enc)

@@ -9,7 +9,7 @@ import torch
 from torch.nn import functional as F
 
 from dgmcore.distributions import ParametricDistribution
-from dgmcore.errors import ShapeError
+from dgmcore.errors import ParameterError, ShapeError
 
 __all__ = ["Bernoulli", "FactorizedBernoulli"]
 
@@ -24,11 +24,16 @@ class Bernoulli(ParametricDistribution):
     :math:`x \\log p + (1 - x) \\log(1 - p)` (the negative binary cross-entropy),
     so grey-level images can be used as they are, as Pixyz users do. This is a
     reconstruction score, not a normalised density over :math:`[0, 1]`. Scoring
-    works whether or not ``validate_args`` is set. Targets are not checked on
-    the hot path: with the default ``validate_args=False`` a value outside
-    :math:`[0, 1]` gives a meaningless score and no error; with
+    works whether or not ``validate_args`` is set. Given ``logits``, targets are
+    not checked on the hot path: with the default ``validate_args=False`` a value
+    outside :math:`[0, 1]` gives a meaningless score and no error; with
     ``validate_args=True`` it raises :class:`~dgmcore.errors.ShapeError` naming
-    the variable. Samples are always 0 or 1.
+    the variable. Given ``probs``, the score is torch's
+    ``F.binary_cross_entropy`` (each log bounded below by -100), which checks
+    the targets and the probabilities in its kernel: a value outside
+    :math:`[0, 1]` is always a :class:`~dgmcore.errors.ShapeError`, a
+    probability outside it a :class:`~dgmcore.errors.ParameterError`. Samples
+    are always 0 or 1.
 
     Example:
         >>> import torch
@@ -46,13 +51,16 @@ class Bernoulli(ParametricDistribution):
     def make_dist(
         self, params: dict[str, Any], validate_args: bool = False
     ) -> torch.distributions.Distribution:
-        """torch's Bernoulli; from a logits tensor alone, without its broadcasting pass."""
-        logits = params.get("logits")
-        if validate_args or len(params) != 1 or not isinstance(logits, torch.Tensor):
+        """torch's Bernoulli; from one tensor (logits or probs) without its broadcasting pass."""
+        if validate_args or len(params) != 1:
+            return super().make_dist(params, validate_args)
+        name, value = next(iter(params.items()))
+        if not isinstance(value, torch.Tensor):
             return super().make_dist(params, validate_args)
         d = torch.distributions.Bernoulli.__new__(torch.distributions.Bernoulli)
-        d.logits = d._param = logits
-        torch.distributions.Distribution.__init__(d, logits.shape, validate_args=False)
+        setattr(d, name, value)  # the other one is torch's lazy property, derived when read
+        d._param = value
+        torch.distributions.Distribution.__init__(d, value.shape, validate_args=False)
         return d
 
     # dist is built from family: narrowed without a per-call cast
@@ -70,18 +78,49 @@ class Bernoulli(ParametricDistribution):
         Exact for 0/1 values, defined on all of [0, 1]. Losses take it as it is and
         add it where they subtract the log-likelihood (``-ELBO``): no negation.
         """
-        logits = dist.logits
+        # given as probs (a decoder ending with a sigmoid): scored from them, as
+        # F.binary_cross_entropy does, rather than through torch's logits
+        # (clamp, log, log1p: four more kernels each way on the hot path)
+        given = dist.__dict__
+        probs = given.get("probs") if "logits" not in given else None
+        param = dist.logits if probs is None else probs
         if not value.is_floating_point():
-            value = value.to(logits.dtype)
+            value = value.to(param.dtype)
         # checked only when asked: a pass over the data on every call would cost time
         if self.validate_args and not bool(((value >= 0) & (value <= 1)).all()):
             raise ShapeError(
                 f"{self.prob_text}: values of {self.var[0]!r} must lie in [0, 1] (validate_args=True), "
                 f"got values from {value.min().item():g} to {value.max().item():g}"
             )
-        if logits.shape != value.shape:
-            logits, value = torch.broadcast_tensors(logits, value)
-        return F.binary_cross_entropy_with_logits(logits, value, reduction="none")
+        if param.shape != value.shape:
+            param, value = torch.broadcast_tensors(param, value)
+        if probs is None:
+            return F.binary_cross_entropy_with_logits(param, value, reduction="none")
+        return _bce_of_probs(self, param, value)
+
+
+def _bce_of_probs(p: Bernoulli, probs: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
+    """``-[x log p + (1 - x) log(1 - p)]``; each log bounded below by -100, as in torch's loss.
+
+    torch's distribution instead clamps ``p`` to ``[eps, 1 - eps]``: the two agree
+    wherever ``p`` is not within float precision of 0 or 1. torch's loss checks
+    that ``p`` and ``x`` lie in [0, 1] in its kernel (at no extra cost), so a
+    value outside is an error here whatever ``validate_args`` says.
+    """
+    try:
+        return F.binary_cross_entropy(probs, value, reduction="none")
+    except RuntimeError as err:  # torch names neither the distribution nor the variable
+        if not bool(((value >= 0) & (value <= 1)).all()):
+            raise ShapeError(
+                f"{p.prob_text}: values of {p.var[0]!r} must lie in [0, 1], got values from "
+                f"{value.min().item():g} to {value.max().item():g}"
+            ) from err
+        if not bool(((probs >= 0) & (probs <= 1)).all()):
+            raise ParameterError(
+                f"{p.prob_text} ({type(p).__name__}): probs must lie in [0, 1], got values from "
+                f"{probs.min().item():g} to {probs.max().item():g}"
+            ) from err
+        raise
 
 
 class FactorizedBernoulli(Bernoulli):

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from dgmcore.errors import ShapeError
+from dgmcore.errors import ParameterError, ShapeError
 from dgmcore.losses import KullbackLeibler
 from dgmcore.testing import check_distribution
 
@@ -173,4 +173,38 @@ def test_bernoulli_validate_args_rejects_targets_outside_the_unit_interval(condi
     with pytest.raises(ShapeError, match=r"values of 'x' must lie in \[0, 1\]"):
         p.get_log_prob(given)
     p.validate_args = False
-    assert torch.isfinite(p.get_log_prob(given)).all()  # not checked: a meaningless score
+    # given probs, torch's loss checks the targets in its kernel: still the named error
+    with pytest.raises(ShapeError, match=r"values of 'x' must lie in \[0, 1\]"):
+        p.get_log_prob(given)
+    if conditioned:
+        q = fam.Bernoulli(logits="mu", var=["x"], cond_var=["mu"])
+        given = {"mu": torch.zeros(1, 2), "x": x}
+    else:
+        q = fam.Bernoulli(logits=0.0, var=["x"], features_shape=[2])
+    assert torch.isfinite(q.get_log_prob(given)).all()  # given logits, not checked: a meaningless score
+
+
+@pytest.mark.parametrize("probs", [torch.tensor([[0.5, 1.5]]), torch.tensor([[-0.1, 0.5]])])
+def test_bernoulli_probs_outside_the_unit_interval_is_a_named_error(probs):
+    p = fam.Bernoulli(probs="mu", var=["x"], cond_var=["mu"])
+    with pytest.raises(ParameterError, match=r"probs must lie in \[0, 1\]"):
+        p.get_log_prob({"mu": probs, "x": torch.ones(1, 2)})
+
+
+def test_bernoulli_probs_scored_as_torch_loss_and_distribution():
+    """Given probs, the score is F.binary_cross_entropy's; equal to torch's Bernoulli(probs)
+    away from 0 and 1, with gradients to the probs."""
+    torch.manual_seed(0)
+    probs = torch.rand(5, 7).clamp(0.01, 0.99).requires_grad_()
+    x = torch.bernoulli(torch.full((5, 7), 0.5))
+    p = fam.Bernoulli(probs="mu", var=["x"], cond_var=["mu"])
+    lp = p.get_log_prob({"mu": probs, "x": x})
+    ref = torch.distributions.Bernoulli(probs=probs).log_prob(x).sum(-1)
+    torch.testing.assert_close(lp, ref)
+    torch.testing.assert_close(lp, -F.binary_cross_entropy(probs, x, reduction="none").sum(-1))
+    (g,) = torch.autograd.grad(lp.sum(), probs)
+    (g_ref,) = torch.autograd.grad(ref.sum(), probs)
+    torch.testing.assert_close(g, g_ref)
+    # at 0 and 1 exactly: torch's loss bounds each log by -100 (finite), no NaN
+    edge = p.get_log_prob({"mu": torch.tensor([[0.0, 1.0]]), "x": torch.tensor([[1.0, 0.0]])})
+    torch.testing.assert_close(edge, torch.tensor([-200.0]))
