@@ -44,7 +44,8 @@ def pyro_columns(cfg: Any, nets: tuple[nn.Module, ...], groups: tuple[str, ...])
                 for t in pyro.markov(range(x.shape[1])):
                     loc, sd = transition(z)
                     z = pyro.sample(f"z_{t}", dist.Normal(loc, sd).to_event(1))
-                    pyro.sample(f"x_{t}", dist.Bernoulli(**{emitter.gives: emitter(z)}).to_event(1), obs=x[:, t])
+                    x_t = dist.Bernoulli(**{emitter.gives: emitter(z)}).to_event(1)
+                    pyro.sample(f"x_{t}", x_t, obs=x[:, t])
 
         def guide(x: torch.Tensor, rnn: nn.Module = rnn, combiner: nn.Module = combiner,
                   tag: str = tag) -> None:

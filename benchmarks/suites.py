@@ -48,7 +48,8 @@ class CaseResult:
 def _vae_columns(cfg: vae.VAEConfig, third_party: bool, compile: bool) -> list[Column]:
     nets = vae.make_networks(cfg)
     # loss.compile() is judged on the logits decoder only
-    cols = vae.hand_columns(cfg, nets) + vae.dgmcore_columns(cfg, nets, compile=compile and cfg.decoder == "logits")
+    compile = compile and cfg.decoder == "logits"
+    cols = vae.hand_columns(cfg, nets) + vae.dgmcore_columns(cfg, nets, compile=compile)
     if third_party and vae_pixyz.available():
         cols += vae_pixyz.pixyz_columns(cfg, nets, ("analytic", "mc"))
     if third_party and vae_pyro.available():
@@ -67,7 +68,7 @@ def _dmm_columns(cfg: dmm.DMMConfig, third_party: bool, compile: bool) -> list[C
 
 
 #: the decoder users write (sigmoid probs, exp scale) at the sizes of the targets
-VAE_PROBS = [vae.VAEConfig(400, z, decoder="probs") for z in (10, 30)] + [vae.VAEConfig(2000, 10, decoder="probs")]
+VAE_PROBS = [vae.VAEConfig(h, z, decoder="probs") for h, z in ((400, 10), (400, 30), (2000, 10))]
 DMM_PROBS = [dmm.DMMConfig(64, z, decoder="probs") for z in (20, 100)]
 
 #: suite -> (cases at full size, cases for --quick, columns builder, inputs maker)

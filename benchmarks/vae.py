@@ -34,7 +34,8 @@ from dgmcore.losses import ELBO, KullbackLeibler
 from dgmcore.models import Model
 
 __all__ = [
-    "VAEConfig", "bernoulli_nll", "make_networks", "make_inputs", "normal_log_prob", "hand_columns", "dgmcore_columns",
+    "VAEConfig", "bernoulli_nll", "make_networks", "make_inputs", "normal_log_prob", "hand_columns",
+    "dgmcore_columns",
 ]
 
 LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
@@ -78,7 +79,9 @@ class DecoderNet(nn.Module):
 
     def __init__(self, cfg: VAEConfig) -> None:
         super().__init__()
-        layers: list[nn.Module] = [nn.Linear(cfg.z_dim, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.x_dim)]
+        layers: list[nn.Module] = [
+            nn.Linear(cfg.z_dim, cfg.hidden), nn.ReLU(), nn.Linear(cfg.hidden, cfg.x_dim),
+        ]
         if cfg.decoder == "probs":
             layers.append(nn.Sigmoid())
         self.body = nn.Sequential(*layers)
