@@ -34,6 +34,10 @@ SMALL = {
     "vae": vae.VAEConfig(hidden=32, z_dim=4, x_dim=20, batch=8),
     "tiny": vae.VAEConfig(hidden=16, z_dim=3, x_dim=12, batch=5),
     "dmm": dmm.DMMConfig(T=5, z_dim=4, x_dim=10, batch=3, rnn_dim=12, transition_dim=8, emission_dim=6),
+    "vae probs": vae.VAEConfig(hidden=32, z_dim=4, x_dim=20, batch=8, decoder="probs"),
+    "dmm probs": dmm.DMMConfig(
+        T=5, z_dim=4, x_dim=10, batch=3, rnn_dim=12, transition_dim=8, emission_dim=6, decoder="probs"
+    ),
 }
 
 
@@ -47,7 +51,7 @@ def _one_thread():
 
 @pytest.mark.parametrize("suite", sorted(SMALL))
 def test_every_column_matches_hand_written(suite: str) -> None:
-    _, _, build, make_inputs = SUITES[suite]
+    _, _, build, make_inputs = SUITES[suite.split()[0]]
     cfg = SMALL[suite]
     columns = build(cfg, True, False)
     torch.manual_seed(0)
