@@ -10,18 +10,23 @@ are summed.
 
 As in ``torch.distributions.kl``, the most specific registered pair wins: the
 candidates are ranked by the positions of ``type_p`` and ``type_q`` in the
-method resolution orders of the two distributions. Pairs registered by plugins
+method resolution orders of the two distributions; when two candidates are
+each more specific in one of the types, the first type decides and a
+:class:`~dgmcore.errors.DGMWarning` names both. Pairs registered by plugins
 come first; every pair ``torch.distributions.kl`` knows is the fallback.
 Lookups are cached per type pair and dropped when registrations change.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.distributions import kl as torch_kl
+
+from dgmcore.errors import DGMWarning
 
 if TYPE_CHECKING:
     from dgmcore.distributions._base import Distribution
@@ -56,16 +61,35 @@ def _rank(t: type, mro: tuple[type, ...]) -> int | None:
 
 
 def _best(pairs: list[tuple[type, type, KLFn]], a: type, b: type) -> KLFn | None:
+    """The pair most specific for ``(a, b)``; ties broken in favour of the first type.
+
+    As ``torch.distributions.kl``, a :class:`~dgmcore.errors.DGMWarning` says
+    when no candidate is at least as specific as every other in both types
+    (say ``(A, Base)`` and ``(Base, B)`` for ``(A, B)``): register the exact
+    pair to choose.
+    """
     mro_a, mro_b = a.__mro__, b.__mro__
-    best: tuple[int, int] | None = None
-    found = None
+    ranked: list[tuple[tuple[int, int], type, type, KLFn]] = []
     for tp, tq, fn in pairs:
         ra, rb = _rank(tp, mro_a), _rank(tq, mro_b)
-        if ra is None or rb is None:
-            continue
-        if best is None or (ra, rb) < best:
-            best, found = (ra, rb), fn
-    return found
+        if ra is not None and rb is not None:
+            ranked.append(((ra, rb), tp, tq, fn))
+    if not ranked:
+        return None
+    ranked.sort(key=lambda r: r[0])
+    (ra, rb), tp, tq, fn = ranked[0]
+    rivals = [r for r in ranked[1:] if r[0][1] < rb and r[3] is not fn]
+    if rivals:
+        other = rivals[0]
+        warnings.warn(
+            f"ambiguous analytic KL for ({a.__name__}, {b.__name__}): the pairs "
+            f"({tp.__name__}, {tq.__name__}) and ({other[1].__name__}, {other[2].__name__}) both "
+            f"match and neither is more specific in both; using ({tp.__name__}, {tq.__name__}). "
+            f"Register ({a.__name__}, {b.__name__}) through register_kl to choose.",
+            DGMWarning,
+            stacklevel=4,
+        )
+    return fn
 
 
 def find_kl(p: Distribution, q: Distribution, dp: Any, dq: Any) -> KLFn | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -9,7 +11,7 @@ from torch.distributions import kl_divergence
 
 import dgmcore
 from dgmcore import plugins
-from dgmcore.errors import KLNotFoundError, ShapeError
+from dgmcore.errors import DGMWarning, KLNotFoundError, ShapeError
 from dgmcore.losses import CrossEntropy, Entropy, KullbackLeibler
 from tests.families import Bernoulli, Categorical, Cauchy, Laplace, Normal
 
@@ -128,6 +130,44 @@ def test_a_pair_registered_by_a_plugin_is_used():
         plugins.unregister("test-losses-kl")
     with pytest.raises(KLNotFoundError):
         KullbackLeibler(p, q).eval()
+
+
+class _SubNormal(Normal):
+    pass
+
+
+class _SubCauchy(Cauchy):
+    pass
+
+
+class _AmbiguousKL:
+    """(SubNormal, Cauchy) and (Normal, SubCauchy): each more specific in one type."""
+
+    @dgmcore.hookimpl
+    def register_kl(self):
+        return [
+            (_SubNormal, Cauchy, lambda dp, dq: torch.full_like(dp.loc, 1.0)),
+            (Normal, _SubCauchy, lambda dp, dq: torch.full_like(dp.loc, 2.0)),
+            (Normal, Cauchy, lambda dp, dq: torch.full_like(dp.loc, 3.0)),
+        ]
+
+
+def test_an_ambiguous_pair_warns_and_the_first_type_decides():
+    """As torch.distributions.kl: neither candidate more specific in both types is a warning
+    naming both; the more specific p wins; an unambiguous lookup says nothing."""
+    p = _SubNormal(loc=0.0, scale=1.0, var=["z"], features_shape=[2], name="q")
+    q = _SubCauchy(loc=0.0, scale=1.0, var=["z"], features_shape=[2])
+    plugins.register(_AmbiguousKL(), name="test-losses-kl-ambiguous")
+    try:
+        with pytest.warns(DGMWarning, match=r"ambiguous analytic KL for \(_SubNormal, _SubCauchy\)"):
+            value = KullbackLeibler(p, q).eval()
+        assert value.item() == pytest.approx(2.0)  # (SubNormal, Cauchy): 1.0 per feature
+        plain = Normal(loc=0.0, scale=1.0, var=["z"], features_shape=[2], name="q")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert KullbackLeibler(plain, q).eval().item() == pytest.approx(4.0)  # (Normal, SubCauchy)
+    finally:
+        plugins.unregister("test-losses-kl-ambiguous")
 
 
 ENTROPY = {i.split("-")[0]: (c[0], c[2]) for i, c in zip(IDS, CASES, strict=True)}
