@@ -100,18 +100,36 @@ def find_kl(p: Distribution, q: Distribution, dp: Any, dq: Any) -> KLFn | None:
     from dgmcore import plugins
 
     key = (type(p.unwrapped), type(q.unwrapped), type(dp), type(dq))
+    if torch.compiler.is_compiling():
+        # traced: the choice is made once, outside the graph, and read back by id, so that
+        # the compiled code guards on one function and the registrations' generation
+        # instead of on every plugin record and method resolution order it would read
+        return _CHOSEN[_choice(plugins.generation(), *key)]
     # hot path: an answer cached since the registrations last changed is still right
     if plugins.generation() == _generation:
         fn = _cache.get(key, _MISSING)
         if fn is not _MISSING:
             return fn
+    return _lookup(key)
+
+
+def _lookup(key: tuple[type, type, type, type]) -> KLFn | None:
     pairs, _ = _plugins_state()
-    if key in _cache:
-        return _cache[key]
-    fn = _best(pairs, key[0], key[1]) or _best(pairs, key[2], key[3])
-    if not torch.compiler.is_compiling():  # traced, a write would become a guard on the cache
-        _cache[key] = fn
-    return fn
+    if key not in _cache:
+        _cache[key] = _best(pairs, key[0], key[1]) or _best(pairs, key[2], key[3])
+    return _cache[key]
+
+
+#: the functions chosen while tracing, by id (a dict that only grows: no guard on its size)
+_CHOSEN: dict[int, KLFn | None] = {}
+
+
+@torch.compiler.assume_constant_result
+def _choice(generation: int, a: type, b: type, da: type, db: type) -> int:
+    """The id of :func:`_lookup`'s answer, run eagerly while a graph is traced."""
+    fn = _lookup((a, b, da, db))
+    _CHOSEN[id(fn)] = fn
+    return id(fn)
 
 
 def kl_divergence(p: Distribution, q: Distribution, dp: Any, dq: Any) -> torch.Tensor | None:
