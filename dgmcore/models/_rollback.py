@@ -47,7 +47,7 @@ class BufferSnapshot:
         """(module, name, the buffer, a copy of it) for every slot; ``[]`` when there are none."""
         out = []
         for m, n in self._slots:
-            b = getattr(m, n)
+            b = m._buffers.get(n)  # the buffer itself: an attribute may read as a view of it
             if isinstance(b, torch.Tensor):
                 out.append((m, n, b, b.detach().clone()))
         return out
@@ -57,7 +57,7 @@ class BufferSnapshot:
         """Write the copies back."""
         with torch.no_grad():
             for m, n, original, value in saved:
-                current = getattr(m, n)
+                current = m._buffers.get(n)
                 if current is original and current.shape == value.shape:
                     current.copy_(value)
                 else:
