@@ -13,12 +13,22 @@ from dgmcore.errors import ParameterError, ShapeError
 if TYPE_CHECKING:
     from dgmcore.distributions._parametric import ParametricDistribution
 
-__all__ = ["expand_constants", "check_constants", "constant_entry"]
+__all__ = ["expand_constants", "check_constants", "constant_entry", "stored_constant"]
+
+
+def stored_constant(p: ParametricDistribution, name: str) -> Any:
+    """The constant ``name`` as stored: its buffer, or its ``nn.Parameter``.
+
+    Never the attribute ``p.<name>``, which reads a buffer through Pixyz's
+    ``(1, *shape)`` view (see :class:`ParametricDistribution`).
+    """
+    buffers = p._buffers
+    return buffers[name] if name in buffers else p._parameters[name]
 
 
 def expand_constants(p: ParametricDistribution) -> None:
     """Expand constants to ``features_shape`` and validate them once."""
-    consts = {n: getattr(p, n) for n in p._const_names}
+    consts = {n: stored_constant(p, n) for n in p._const_names}
     try:
         td = p.make_dist(consts, validate_args=True)
     except (ValueError, RuntimeError) as err:
@@ -44,7 +54,7 @@ def expand_constants(p: ParametricDistribution) -> None:
         except NotImplementedError:
             constraints = None
         for n in p._const_names:
-            value = getattr(p, n)
+            value = stored_constant(p, n)
             if isinstance(value, nn.Parameter) or (constraints is not None and n not in constraints):
                 continue
             if constraints is not None:
@@ -77,7 +87,7 @@ def check_constants(p: ParametricDistribution) -> None:
         c = constraints.get(n)
         if c is None or torch.distributions.constraints.is_dependent(c):
             continue
-        value = getattr(p, n).detach()
+        value = stored_constant(p, n).detach()
         try:
             ok = bool(c.check(value).all())
         except (RuntimeError, ValueError):
@@ -93,8 +103,9 @@ def constant_entry(p: ParametricDistribution, x_dict: dict[str, Any]) -> tuple[d
     """The parameters and torch object of an input-free ``p``, built once per change.
 
     Its parameters are buffers: nothing about it changes until one of them is
-    replaced (``.to()``) or written in place (``load_state_dict``), which their
-    identities and version counters tell. Learned constants (``nn.Parameter``)
+    replaced (``.to()``) or written in place (``load_state_dict``, or through
+    the attribute view ``p.loc[0] = ...``, which shares the buffer's version
+    counter), which their identities and version counters tell. Learned constants (``nn.Parameter``)
     are rebuilt on every call, since the optimizer moves them.
     """
     if p._has_forward or not p.memo or torch.compiler.is_compiling():

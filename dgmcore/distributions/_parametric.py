@@ -35,7 +35,7 @@ class ParametricDistribution(Distribution):
     Each parameter of the family is, per instance, one of:
 
     * a constant given at construction (a number, tensor, or ``nn.Parameter``
-      for a learned constant), stored on the module;
+      for a learned constant), stored on the module (see "Constants" below);
     * the name of one of ``cond_var``: the parameter is taken from the input;
     * not given: it comes from :meth:`forward`, which receives the remaining
       conditioning variables as keyword arguments and returns a dict of
@@ -63,6 +63,17 @@ class ParametricDistribution(Distribution):
       :meth:`log_prob_value`, so a subclass that overrides
       :meth:`log_prob_value` alone always gets its own density.
 
+    Constants:
+        A number or tensor is stored as a buffer of its own shape (expanded to
+        ``features_shape`` when every parameter is a constant); ``state_dict``
+        and every computation use that buffer. Read as an attribute
+        (``p.loc``), a buffer constant is Pixyz's view of it, with a leading
+        batch dimension of 1: shape ``(1, *shape)``. The view shares the
+        buffer's memory, so writing through it (``p.loc[0] = new_loc``, as
+        Pixyz's EM example does) updates the constant, and the distribution
+        sees the new value on its next call. A learned constant
+        (``nn.Parameter``) is returned as it is.
+
     Example:
         >>> import torch
         >>> from dgmcore.distributions import ParametricDistribution
@@ -74,6 +85,11 @@ class ParametricDistribution(Distribution):
         torch.Size([4, 3])
         >>> p.get_log_prob({"a": torch.zeros(4, 3)}).shape
         torch.Size([4])
+        >>> p.loc.shape  # the buffer (3,), read with Pixyz's leading batch dimension
+        torch.Size([1, 3])
+        >>> p.loc[0] = torch.tensor([0.0, 1.0, 2.0])  # writes the buffer
+        >>> p.sample_mean()
+        tensor([0., 1., 2.])
     """
 
     family: ClassVar[type[torch.distributions.Distribution]]
@@ -82,6 +98,8 @@ class ParametricDistribution(Distribution):
     defaults: ClassVar[Mapping[str, Any]] = {}
     #: Constructor options that are not parameters of the family, with their defaults.
     options: ClassVar[Mapping[str, Any]] = {}
+    #: The constants stored as buffers, read as attributes through Pixyz's (1, *shape) view.
+    _constant_views: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -160,6 +178,19 @@ class ParametricDistribution(Distribution):
             check_constants(self)
         # declared, or fixed by the constants; else inferred per call from the shapes, never kept
         self._declared = bool(self._features_shape)
+        self._constant_views = frozenset(n for n in self._const_names if n in self._buffers)
+
+    def __getattr__(self, name: str) -> torch.Tensor | nn.Module:
+        """nn.Module's attribute lookup; a constant buffer reads as Pixyz's ``(1, *shape)`` view.
+
+        Reached only for what nn.Module stores itself (parameters, buffers,
+        submodules): one set lookup more for those that are not constants.
+        """
+        if name in self._constant_views:
+            value = self._buffers.get(name)
+            if value is not None:
+                return value.unsqueeze(0)
+        return _module_getattr(self, name)
 
     # -- extension points ------------------------------------------------------------
     def setup(self) -> None:
@@ -196,7 +227,11 @@ class ParametricDistribution(Distribution):
 
     # -- parameters (memoized) -------------------------------------------------------
     def _build(self, x_dict: XDict) -> tuple[dict[str, Any], torch.distributions.Distribution]:
-        params: dict[str, Any] = {n: getattr(self, n) for n in self._const_names}
+        # the stored constants themselves, not their attribute views
+        buffers = self._buffers
+        params: dict[str, Any] = {
+            n: buffers[n] if n in buffers else self._parameters[n] for n in self._const_names
+        }
         if self._cond_params:
             try:
                 for pname, v in self._cond_params.items():
@@ -397,6 +432,9 @@ class ParametricDistribution(Distribution):
         if not self._has_inputs:  # one value, not a batch of it: the features only
             return value  # type: ignore[no-any-return]
         return value.expand(dist.batch_shape + dist.event_shape)  # type: ignore[no-any-return]
+
+
+_module_getattr = nn.Module.__getattr__
 
 
 def _is_number(value: Any) -> bool:

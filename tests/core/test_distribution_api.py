@@ -85,7 +85,8 @@ def test_constants_are_buffers_that_follow_the_module() -> None:
 
 def test_constant_broadcasts_to_features_shape() -> None:
     p = Normal(var=["z"], loc=0.0, scale=1.0, features_shape=[2, 3])
-    assert p.loc.shape == (2, 3)
+    assert p.state_dict()["loc"].shape == (2, 3)  # stored with features_shape
+    assert p.loc.shape == (1, 2, 3)  # read as Pixyz's view, a leading batch dimension of 1
     assert p.sample(batch_n=4)["z"].shape == (4, 2, 3)
     assert p.get_log_prob({"z": torch.zeros(4, 2, 3)}).shape == (4,)
 
@@ -227,7 +228,8 @@ def test_var_lists_are_not_shared_state() -> None:
     assert p.var == ["x"] and p.cond_var == ["z"]
     # no mutable defaults: two instances built with defaults share nothing
     a, b = Normal(loc=0.0, scale=1.0), Normal(loc=0.0, scale=1.0)
-    assert a.var == b.var == ["x"] and a.loc is not b.loc
+    assert a.var == b.var == ["x"]
+    assert a.state_dict()["loc"].data_ptr() != b.state_dict()["loc"].data_ptr()
 
 
 # --- loss builders --------------------------------------------------------------------------------

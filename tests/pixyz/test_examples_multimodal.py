@@ -307,15 +307,6 @@ def test_run_mvae():
     assert finite(before, train_loss, test_loss) and test_loss < before - 5
 
 
-GMM_CORE_DEFECT = (
-    "core fix pending (lead): Pixyz's EM cell as written fails in dgmcore: (1) "
-    "post.prob().eval(samples_dict) raises MissingVariableError 'p(z|x) needs the variable z' "
-    "where Pixyz returns p(z=k|x) for every k, shape (K, N); (2) constants are stored without "
-    "Pixyz's leading batch dimension of 1, so d.loc[0] = loc[i] raises torch's RuntimeError "
-    "'expand(torch.FloatTensor{[2]}, size=[]) ...'"
-)
-
-
 def _gmm_data():
     # https://angusturner.github.io/generative_models/2017/11/03/pytorch-gaussian-mixture-model.html
     def sample(mu, var, nb_samples=500):
@@ -331,7 +322,6 @@ def _gmm_data():
     return (samples - samples.mean(dim=0)) / samples.std(dim=0)
 
 
-@pytest.mark.xfail(strict=True, reason=GMM_CORE_DEFECT)
 def test_run_gmm():
     torch.manual_seed(1)
     from dgmcore.distributions import Categorical, MixtureModel, Normal
@@ -428,3 +418,57 @@ def test_run_gmm_em_with_the_two_lines_dgmcore_needs():
     torch.testing.assert_close(torch.tensor(log_likelihood[-1]), ref)
     assert all(b >= a - 1e-4 for a, b in zip(log_likelihood, log_likelihood[1:], strict=False))
     assert log_likelihood[-1] > log_likelihood[0] + 0.5
+
+
+def _em_as_written(Categorical, MixtureModel, Normal, locs, samples, epochs=10):  # noqa: N803
+    """The example's model and EM cell as Pixyz wrote them, for either library; what it reached."""
+    z_dim, x_dim = locs.shape
+    distributions = []
+    for i in range(z_dim):
+        scale = torch.empty(x_dim).fill_(0.6)
+        distributions.append(Normal(loc=locs[i].clone(), scale=scale, var=["x"], name="p_%d" % i))
+    prior = Categorical(probs=torch.empty(z_dim).fill_(1. / z_dim), var=["z"], name="p_{prior}")
+    p = MixtureModel(distributions=distributions, prior=prior)
+    post = p.posterior()
+    eps = 1e-6
+    log_likelihood = [p.log_prob().mean().eval({"x": samples}).item()]
+    responsibilities = []
+    for epoch in range(epochs):
+        posterior = post.prob().eval({"x": samples})
+        responsibilities.append(posterior)
+        N_k = posterior.sum(dim=1)
+        prior.probs[0] = N_k / N_k.sum()
+        loc = (posterior[:, None] @ samples[None]).squeeze(1)
+        loc /= (N_k[:, None] + eps)
+        cov = (samples[None, :, :] - loc[:, None, :]) ** 2
+        var = (posterior[:, None, :] @ cov).squeeze(1)
+        var /= (N_k[:, None] + eps)
+        for i, d in enumerate(distributions):
+            d.loc[0] = loc[i]
+            d.scale[0] = var[i].sqrt()
+        log_likelihood.append(p.log_prob().mean().eval({"x": samples}).item())
+    params = [torch.stack([d.loc for d in distributions]), torch.stack([d.scale for d in distributions]), prior.probs]
+    return log_likelihood, responsibilities, params
+
+
+def test_gmm_em_as_written_follows_pixyz_step_by_step():
+    """The same cell under Pixyz 0.3.3 and dgmcore, from the same start: the (K, N)
+    responsibilities, the log-likelihoods and the parameters written through
+    ``d.loc[0] = ...`` agree at every step, in Pixyz's (1, *features) shapes."""
+    pixyz = pytest.importorskip("pixyz.distributions")
+    from dgmcore.distributions import Categorical, MixtureModel, Normal
+
+    torch.manual_seed(1)
+    samples = _gmm_data()
+    locs = torch.randn(3, 2)
+    ours = _em_as_written(Categorical, MixtureModel, Normal, locs, samples)
+    theirs = _em_as_written(pixyz.Categorical, pixyz.MixtureModel, pixyz.Normal, locs, samples)
+    torch.testing.assert_close(torch.tensor(ours[0]), torch.tensor(theirs[0]))
+    for a, b in zip(ours[1], theirs[1], strict=True):
+        assert a.shape == b.shape == (3, len(samples))
+        torch.testing.assert_close(a, b)
+    for a, b in zip(ours[2], theirs[2], strict=True):
+        assert a.shape == b.shape  # (3, 1, 2) for loc and scale, (1, 3) for the weights
+        torch.testing.assert_close(a, b)
+    assert ours[0][-1] > ours[0][0] + 0.5
+

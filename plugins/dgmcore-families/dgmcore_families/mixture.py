@@ -234,6 +234,26 @@ class PosteriorMixtureModel(Categorical):
     labels; one-hot values are scored too) whose logits are the mixture's
     :math:`\\log p(x, k)`. Made by :meth:`MixtureModel.posterior`.
 
+    Its density is read two ways, by whether ``x_dict`` holds the index:
+
+    * given the index :math:`k_n` of each batch element (its ``var``, e.g.
+      drawn by a loss), :math:`\\log p(k_n \\mid x_n)`: one value per
+      batch element, shape ``(N,)``, as for any Categorical;
+    * without it, the table :math:`\\log p(k \\mid x_n)` of every
+      component, **components first**: shape ``(K, N)`` (``(K, *sample, N)``
+      under sample dims). This is what Pixyz's posterior gives, and what an
+      EM step reads: ``post.prob().eval({"x": x})`` are the responsibilities,
+      and ``.sum(dim=1)`` the soft counts :math:`N_k`.
+
+    The table passes through ``log_prob()`` / ``prob()``, numbers, unary
+    operators and ``.mean()`` / ``.sum()`` (over the whole table, as in Pixyz),
+    and combines with other ``(K, N)`` tables; the loss arithmetic refuses to
+    broadcast it against a per-batch ``(N,)`` term (a
+    :class:`~dgmcore.errors.ShapeError`), as it refuses every result that is
+    neither side's shape. Pixyz's posterior has no ``var`` of its own and
+    returns the table even when the index is given; here a given index is
+    scored.
+
     Example:
         >>> import torch
         >>> from dgmcore_families import MixtureModel, Normal
@@ -241,9 +261,15 @@ class PosteriorMixtureModel(Categorical):
         >>> post = MixtureModel(comps, prior=[0.5, 0.5]).posterior()
         >>> post.prob_text
         'p(k|x)'
-        >>> post.get_dist({"x": torch.tensor([0.0, 1.0])}).probs  # p(k=1|x=1) = 1 / (1 + e^-2)
+        >>> x = {"x": torch.tensor([0.0, 1.0])}
+        >>> post.get_dist(x).probs  # p(k=1|x=1) = 1 / (1 + e^-2)
         tensor([[0.5000, 0.5000],
                 [0.1192, 0.8808]])
+        >>> post.prob().eval(x)  # without k: p(k|x_n) for every k, shape (K, N)
+        tensor([[0.5000, 0.1192],
+                [0.5000, 0.8808]])
+        >>> post.prob().eval({**x, "k": torch.tensor([0, 1])})  # with k: p(k_n|x_n)
+        tensor([0.5000, 0.8808])
     """
 
     def __init__(self, p: MixtureModel, name: str | None = None) -> None:
@@ -252,6 +278,13 @@ class PosteriorMixtureModel(Categorical):
 
     def forward(self, **inputs: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"logits": self.p.get_log_prob(inputs, return_hidden=True)}
+
+    def _log_density(self, x_dict: XDict) -> tuple[torch.Tensor, int]:
+        """:math:`\\log p(k \\mid x)` of the given index, or the ``(K, ...)`` table without it."""
+        if self.var[0] in x_dict:
+            return super()._log_density(x_dict)
+        logits = self.get_dist(x_dict).logits  # (*sample, N, K), normalised by torch
+        return logits.movedim(-1, 0), 0
 
 
 # -- analytic KL pairs and entropies -------------------------------------------------------

@@ -127,6 +127,9 @@ CASES = [
         lambda: fam.MixtureModel(_mixture_components(), [0.2, 0.5, 0.3]).posterior(),
         lambda: {"x": torch.randn(B, 2) * 2},
         _posterior_reference,
+        # without k its density is the (K, N) table of every component (Pixyz's), not a
+        # MissingVariableError: tests/test_mixture_posterior.py checks its errors instead
+        skip=["errors"],
     ),
     c(
         "MixtureOfNormal",
