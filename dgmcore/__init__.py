@@ -22,5 +22,15 @@ hookimpl = pluggy.HookimplMarker("dgmcore")
 
 from dgmcore import errors, memo  # noqa: E402
 from dgmcore.errors import DGMError, DGMWarning  # noqa: E402
+from dgmcore.latex import print_latex  # noqa: E402
 
-__all__ = ["API_VERSION", "DGMError", "DGMWarning", "__version__", "errors", "hookimpl", "memo"]
+__all__ = [
+    "API_VERSION",
+    "DGMError",
+    "DGMWarning",
+    "__version__",
+    "errors",
+    "hookimpl",
+    "memo",
+    "print_latex",
+]

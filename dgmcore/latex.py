@@ -1,4 +1,4 @@
-"""LaTeX rendering of distributions and losses with sympy.
+"""LaTeX rendering of distributions, losses and models with sympy; :func:`print_latex`.
 
 Each distribution or loss leaf becomes a sympy symbol that prints as its own
 LaTeX; operators become unevaluated sympy ``Add``/``Mul``/``Pow`` nodes, printed
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dgmcore.errors import InputTypeError
+
 if TYPE_CHECKING:
     from dgmcore.distributions import Distribution
     from dgmcore.losses import Loss
 
-__all__ = ["distribution_latex", "loss_latex", "symbol", "var_latex"]
+__all__ = ["Latex", "distribution_latex", "loss_latex", "print_latex", "symbol", "var_latex"]
 
 
 def var_latex(name: str) -> str:
@@ -95,3 +97,95 @@ def _ordered_printer() -> Any:
 def loss_latex(loss: Loss) -> str:
     """LaTeX of a loss's formula, terms in the order they were written."""
     return _ordered_printer().doprint(loss.symbolic())
+
+
+class Latex(str):
+    """A LaTeX formula: the text itself, which a notebook renders.
+
+    A ``str`` (compare it, print it, write it to a file), whose ``repr`` is the
+    text, so that an interactive terminal shows the LaTeX as it is, and whose
+    ``_repr_latex_`` Jupyter renders, as Pixyz's ``print_latex`` result is.
+
+    Example:
+        >>> tex = Latex(r"\\log p\\left(x\\right)")
+        >>> tex
+        \\log p\\left(x\\right)
+        >>> tex._repr_latex_()
+        '$\\\\displaystyle \\\\log p\\\\left(x\\\\right)$'
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self}$"
+
+
+def print_latex(obj: Any) -> Latex:
+    """The formula of a distribution, a loss or a model in LaTeX, as Pixyz's ``print_latex``.
+
+    * a distribution: its formula, with its factorisation when it has one,
+      ``p(x,z) = p(x|z)p(z)`` (:attr:`Distribution.latex` is the right-hand
+      side);
+    * a loss: :attr:`Loss.latex`, the terms in the order written;
+    * a :class:`~dgmcore.models.Model`: its loss's (``model.loss_cls``).
+
+    Nothing is printed: the result is a :class:`Latex` string, which a
+    notebook renders when it is a cell's value and an interactive terminal
+    shows as its LaTeX text (``print`` it in a script), as with Pixyz. The
+    ``print_latex()`` methods of distributions, losses and models print it.
+
+    Args:
+        obj: a dgmcore ``Distribution``, ``Loss`` or ``Model``.
+
+    Returns:
+        The LaTeX text, as a :class:`Latex` (a ``str``).
+
+    Raises:
+        InputTypeError: ``obj`` is none of those (the error names what it is).
+
+    Example:
+        >>> import torch
+        >>> from dgmcore import print_latex
+        >>> from dgmcore.distributions import ParametricDistribution
+        >>> class Normal(ParametricDistribution):
+        ...     family = torch.distributions.Normal
+        ...     params = ("loc", "scale")
+        >>> p = Normal(loc="z", scale=1.0, var=["x"], cond_var=["z"])
+        >>> prior = Normal(loc=0.0, scale=1.0, var=["z"], name="p_{prior}")
+        >>> print_latex(p * prior)
+        p\\left(x,z\\right) = p\\left(x|z\\right) p_{prior}\\left(z\\right)
+        >>> print_latex(-p.log_prob().mean())
+        - \\operatorname{mean} \\log p\\left(x|z\\right)
+        >>> print_latex("p(x)")
+        Traceback (most recent call last):
+        ...
+        dgmcore.errors.InputTypeError: print_latex needs a dgmcore Distribution, Loss or Model, got str 'p(x)'
+    """
+    from dgmcore.distributions import Distribution
+    from dgmcore.losses import Loss
+    from dgmcore.models import Model
+
+    if isinstance(obj, Distribution):
+        return Latex(equation_latex(obj))
+    if isinstance(obj, Loss):
+        return Latex(obj.latex)
+    if isinstance(obj, Model):
+        return Latex(obj.latex)
+    cls = type(obj)
+    kind = cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+    text = " ".join(repr(obj).split())  # one line
+    raise InputTypeError(
+        f"print_latex needs a dgmcore Distribution, Loss or Model, got {kind} "
+        f"{text if len(text) <= 80 else text[:77] + '...'}"
+    )
+
+
+def equation_latex(d: Distribution) -> str:
+    """``p(x,z) = p(x|z)p(z)`` for a distribution with a factorisation, else its formula."""
+    factorized = distribution_latex(d)
+    head = factor_latex(d)
+    return factorized if factorized == head else f"{head} = {factorized}"
+

@@ -84,6 +84,8 @@ class Model:
         >>> loss = model.train({"x": torch.ones(8, 2)})
         >>> bool(model.test({"x": torch.ones(8, 2)}) < loss)
         True
+        >>> model.print_latex()  # its loss's formula
+        - \\operatorname{mean} \\log p\\left(x\\right)
     """
 
     def __init__(
@@ -124,6 +126,18 @@ class Model:
         self._params = params
         self._modules_list = list(self.distributions.modules())
         self._buffers = BufferSnapshot(self._modules_list)
+
+    @property
+    def latex(self) -> str:
+        """The LaTeX of the loss it trains (``loss_cls.latex``), as Pixyz prints a model."""
+        return self.loss_cls.latex
+
+    def print_latex(self) -> None:
+        """Print :attr:`latex`."""
+        print(self.latex)
+
+    def _repr_latex_(self) -> str:
+        return f"${self.latex}$"
 
     def __str__(self) -> str:
         lines = ["Distributions (for training):"]

@@ -1,9 +1,10 @@
-"""What the Pixyz ports share: the digits in Pixyz's data-loader shape, and ``print_latex``.
+"""What the Pixyz ports share: the digits in Pixyz's data-loader shape, and helpers.
 
 Pixyz's tutorials and examples read MNIST through torchvision; here the 1,797
 8x8 digits of scikit-learn stand in (``x_dim = 64`` instead of 784), so the
 ports run offline in seconds. Everything else in a port is Pixyz's code with
-its imports changed.
+its imports changed (``from pixyz.utils import print_latex`` becomes
+``from dgmcore import print_latex``).
 """
 
 from __future__ import annotations
@@ -33,19 +34,6 @@ def loaders(batch_size: int = 32, **kw: Any) -> tuple[DataLoader, DataLoader]:
         DataLoader(train, batch_size=batch_size, shuffle=True),
         DataLoader(test, batch_size=batch_size, shuffle=False),
     )
-
-
-def print_latex(obj: Any) -> str:
-    """Stands in for ``pixyz.utils.print_latex``, which dgmcore lacks (a method there).
-
-    Distributions and losses have ``.print_latex()``; a ``Model`` has no LaTeX
-    (reported as missing), so its text is printed instead.
-    """
-    if hasattr(obj, "print_latex"):
-        obj.print_latex()
-        return str(obj.latex)
-    print(obj)
-    return str(obj)
 
 
 def finite(*values: Any) -> bool:

@@ -25,7 +25,8 @@ from torch import nn, optim
 from torch.nn import functional as F
 from torch.utils.data.sampler import SubsetRandomSampler
 
-from tests.pixyz.common import X_DIM, digits, finite, print_latex
+from dgmcore import print_latex
+from tests.pixyz.common import X_DIM, digits, finite
 
 device = "cpu"
 batch_size = 32

@@ -20,7 +20,8 @@ import torch
 from torch import nn, optim
 from torch.nn import functional as F
 
-from tests.pixyz.common import X_DIM, finite, loaders, pixyz_twin, print_latex
+from dgmcore import print_latex
+from tests.pixyz.common import X_DIM, finite, loaders, pixyz_twin
 
 device = "cpu"
 epochs = 2

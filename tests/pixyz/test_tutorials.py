@@ -21,7 +21,8 @@ import torch
 from torch import nn, optim
 from torch.nn import functional as F
 
-from tests.pixyz.common import X_DIM, finite, loaders, print_latex
+from dgmcore import print_latex
+from tests.pixyz.common import X_DIM, finite, loaders
 
 device = "cpu"
 N = torch.distributions.Normal
