@@ -28,8 +28,8 @@ class Stepper:
         # 0.2 ms a step, 5% of a digits-VAE step), so the step calls the module, backward and
         # optimizer itself. Anything else goes through the wrappers (DDP, autocast, scaler).
         self.direct = run.fabric.world_size == 1 and type(precision) is Precision
-        if self.direct:
-            prepared = [(p.objective, p.optimizer) for p in run.phases]
+        if self.direct:  # the objective's loss itself: no module call (it has no hooks here)
+            prepared = [(p.objective.loss_fn, p.optimizer) for p in run.phases]
         # (phase, objective, optimizer, key in the history)
         self.parts = [(p, m, o, "train_loss" if p.name == "loss" else f"train_{p.name}_loss")
                       for p, (m, o) in zip(run.phases, prepared, strict=True)]
@@ -48,7 +48,7 @@ class Stepper:
         n = batch_size(x)
         sums = self.run.epoch_sums
         sums["n"] = sums.get("n", 0.0) + n
-        loss = torch.zeros(())
+        loss: torch.Tensor | None = None
         for phase, module, optimizer, key in self.parts:
             if self.direct and phase.own_step is not None:
                 loss = phase.own_step(x)
@@ -77,7 +77,7 @@ class Stepper:
                 self._clip(module, optimizer, clip_val=phase.clip_grad_value)
             optimizer.step()
             sums[key] = sums.get(key, 0.0) + value * n
-        return loss.detach()
+        return torch.zeros(()) if loss is None else loss.detach()
 
     def _clip(self, module: Any, optimizer: Any, max_norm: float | None = None,
               clip_val: float | None = None) -> torch.Tensor | None:
