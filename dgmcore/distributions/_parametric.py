@@ -64,15 +64,12 @@ class ParametricDistribution(Distribution):
       :meth:`log_prob_value` alone always gets its own density.
 
     Constants:
-        A number or tensor is stored as a buffer of its own shape (expanded to
-        ``features_shape`` when every parameter is a constant); ``state_dict``
-        and every computation use that buffer. Read as an attribute
-        (``p.loc``), a buffer constant is Pixyz's view of it, with a leading
-        batch dimension of 1: shape ``(1, *shape)``. The view shares the
-        buffer's memory, so writing through it (``p.loc[0] = new_loc``, as
-        Pixyz's EM example does) updates the constant, and the distribution
-        sees the new value on its next call. A learned constant
-        (``nn.Parameter``) is returned as it is.
+        A number or tensor is a buffer of its own shape (expanded to
+        ``features_shape`` when all parameters are constants), which
+        ``state_dict`` and every computation use. As an attribute (``p.loc``)
+        it reads as Pixyz stores it, a ``(1, *shape)`` view: writes through it
+        (``p.loc[0] = new_loc``) update the constant. An ``nn.Parameter`` is
+        returned as it is.
 
     Example:
         >>> import torch
@@ -181,11 +178,7 @@ class ParametricDistribution(Distribution):
         self._constant_views = frozenset(n for n in self._const_names if n in self._buffers)
 
     def __getattr__(self, name: str) -> torch.Tensor | nn.Module:
-        """nn.Module's attribute lookup; a constant buffer reads as Pixyz's ``(1, *shape)`` view.
-
-        Reached only for what nn.Module stores itself (parameters, buffers,
-        submodules): one set lookup more for those that are not constants.
-        """
+        """nn.Module's lookup (one set lookup more); a constant buffer reads as its (1, *shape) view."""
         if name in self._constant_views:
             value = self._buffers.get(name)
             if value is not None:
