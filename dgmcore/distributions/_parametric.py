@@ -68,8 +68,9 @@ class ParametricDistribution(Distribution):
         ``features_shape`` when all parameters are constants), which
         ``state_dict`` and every computation use. As an attribute (``p.loc``)
         it reads as Pixyz stores it, a ``(1, *shape)`` view: writes through it
-        (``p.loc[0] = new_loc``) update the constant. An ``nn.Parameter`` is
-        returned as it is.
+        (``p.loc[0] = new_loc``) update the constant, and a tensor of that shape
+        assigned to it (``p.loc = 2 * p.loc``) is stored in the buffer's
+        shape. An ``nn.Parameter`` is returned as it is.
 
     Example:
         >>> import torch
@@ -184,6 +185,14 @@ class ParametricDistribution(Distribution):
             if value is not None:
                 return value.unsqueeze(0)
         return _module_getattr(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """nn.Module's; a tensor assigned to a constant in the view's shape is stored without its 1."""
+        if name in self._constant_views and isinstance(value, torch.Tensor) and value.dim():
+            old = self._buffers.get(name)
+            if old is not None and value.shape == (1, *old.shape) and not isinstance(value, nn.Parameter):
+                value = value[0]  # p.loc = p.loc * 2 keeps the buffer's shape
+        _module_setattr(self, name, value)
 
     # -- extension points ------------------------------------------------------------
     def setup(self) -> None:
@@ -428,6 +437,7 @@ class ParametricDistribution(Distribution):
 
 
 _module_getattr = nn.Module.__getattr__
+_module_setattr = nn.Module.__setattr__
 
 
 def _is_number(value: Any) -> bool:

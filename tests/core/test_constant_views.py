@@ -53,6 +53,21 @@ def test_writes_through_the_view_update_the_buffer_and_the_constant_cache_sees_t
     assert c.get_dist().probs.tolist() == pytest.approx([0.2, 0.3, 0.5])
 
 
+def test_a_tensor_assigned_in_the_view_shape_is_stored_in_the_buffer_shape() -> None:
+    p = Normal(loc=torch.zeros(2), scale=torch.ones(2), var=["x"])
+    p.loc = p.loc + 1.0  # Pixyz's shape, (1, 2)
+    assert p.state_dict()["loc"].shape == (2,) and p.loc.shape == (1, 2)
+    assert p.sample(batch_n=3)["x"].shape == (3, 2)
+    ones = torch.ones(3, 2)
+    torch.testing.assert_close(p.get_log_prob({"x": ones}), N(1.0, 1.0).log_prob(ones).sum(-1))
+    p.scale = torch.full((2,), 2.0)  # the buffer's own shape: stored as given
+    assert p.state_dict()["scale"].shape == (2,)
+    torch.testing.assert_close(p.sample_variance(), torch.full((2,), 4.0))
+    learned = nn.Parameter(torch.zeros(1, 2))
+    p.loc = learned  # a parameter replaces the buffer as it is (nn.Module's rule)
+    assert p.loc is learned
+
+
 def test_a_learned_constant_and_other_attributes_are_returned_as_they_are() -> None:
     learned = nn.Parameter(torch.zeros(3))
     p = Normal(loc=learned, scale=1.0, var=["x"])
