@@ -13,7 +13,35 @@ from dgmcore.errors import ParameterError, ShapeError
 if TYPE_CHECKING:
     from dgmcore.distributions._parametric import ParametricDistribution
 
-__all__ = ["expand_constants", "check_constants", "constant_entry", "stored_constant"]
+__all__ = ["ConstantViews", "expand_constants", "check_constants", "constant_entry", "stored_constant"]
+
+
+class ConstantViews:
+    """Pixyz's view of constants: a buffer constant ``p.loc`` reads with a leading 1, ``(1, *shape)``.
+
+    Mixed into :class:`~dgmcore.distributions.ParametricDistribution` ahead of
+    ``nn.Module``; the distribution sets ``_constant_views`` (the names of its
+    buffer constants) at the end of its constructor. Buffers, ``state_dict``
+    and computations keep the buffer's own shape.
+    """
+
+    _constant_views: frozenset[str] = frozenset()
+
+    def __getattr__(self, name: str) -> Any:
+        """nn.Module's lookup (one set lookup more); a constant buffer reads as its (1, *shape) view."""
+        if name in self._constant_views:
+            value = self._buffers.get(name)  # type: ignore[attr-defined]
+            if value is not None:
+                return value.unsqueeze(0)
+        return nn.Module.__getattr__(self, name)  # type: ignore[arg-type]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """nn.Module's; a tensor assigned to a constant in the view's shape is stored without its 1."""
+        if name in self._constant_views and isinstance(value, torch.Tensor) and value.dim():
+            old = self._buffers.get(name)  # type: ignore[attr-defined]
+            if old is not None and value.shape == (1, *old.shape) and not isinstance(value, nn.Parameter):
+                value = value[0]  # p.loc = p.loc * 2 keeps the buffer's shape
+        nn.Module.__setattr__(self, name, value)  # type: ignore[arg-type]
 
 
 def stored_constant(p: ParametricDistribution, name: str) -> Any:

@@ -12,7 +12,12 @@ from torch import nn
 from dgmcore import memo
 from dgmcore.distributions import kl
 from dgmcore.distributions._base import Distribution
-from dgmcore.distributions._constants import check_constants, constant_entry, expand_constants
+from dgmcore.distributions._constants import (
+    ConstantViews,
+    check_constants,
+    constant_entry,
+    expand_constants,
+)
 from dgmcore.distributions._forward import run_forward, shapes_of
 from dgmcore.distributions._inputs import XDict, check_x_dict
 from dgmcore.distributions._sample_dims import sample_dims
@@ -29,7 +34,7 @@ from dgmcore.errors import DGMError, InputTypeError, NoDensityError, ParameterEr
 __all__ = ["ParametricDistribution"]
 
 
-class ParametricDistribution(Distribution):
+class ParametricDistribution(ConstantViews, Distribution):
     """A distribution of one variable from a ``torch.distributions`` family.
 
     Each parameter of the family is, per instance, one of:
@@ -96,8 +101,6 @@ class ParametricDistribution(Distribution):
     defaults: ClassVar[Mapping[str, Any]] = {}
     #: Constructor options that are not parameters of the family, with their defaults.
     options: ClassVar[Mapping[str, Any]] = {}
-    #: The constants stored as buffers, read as attributes through Pixyz's (1, *shape) view.
-    _constant_views: frozenset[str] = frozenset()
 
     def __init__(
         self,
@@ -177,22 +180,6 @@ class ParametricDistribution(Distribution):
         # declared, or fixed by the constants; else inferred per call from the shapes, never kept
         self._declared = bool(self._features_shape)
         self._constant_views = frozenset(n for n in self._const_names if n in self._buffers)
-
-    def __getattr__(self, name: str) -> torch.Tensor | nn.Module:
-        """nn.Module's lookup (one set lookup more); a constant buffer reads as its (1, *shape) view."""
-        if name in self._constant_views:
-            value = self._buffers.get(name)
-            if value is not None:
-                return value.unsqueeze(0)
-        return _module_getattr(self, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        """nn.Module's; a tensor assigned to a constant in the view's shape is stored without its 1."""
-        if name in self._constant_views and isinstance(value, torch.Tensor) and value.dim():
-            old = self._buffers.get(name)
-            if old is not None and value.shape == (1, *old.shape) and not isinstance(value, nn.Parameter):
-                value = value[0]  # p.loc = p.loc * 2 keeps the buffer's shape
-        _module_setattr(self, name, value)
 
     # -- extension points ------------------------------------------------------------
     def setup(self) -> None:
@@ -434,10 +421,6 @@ class ParametricDistribution(Distribution):
         if not self._has_inputs:  # one value, not a batch of it: the features only
             return value  # type: ignore[no-any-return]
         return value.expand(dist.batch_shape + dist.event_shape)  # type: ignore[no-any-return]
-
-
-_module_getattr = nn.Module.__getattr__
-_module_setattr = nn.Module.__setattr__
 
 
 def _is_number(value: Any) -> bool:
