@@ -174,3 +174,46 @@ def test_float16_with_a_grad_scaler_on_cuda_resumes_exactly(digits, tmp_path):
     fit(model, loader, 2, accelerator="cuda", precision="mixed", out=tmp_path, resume=True,
         callbacks=[resumed], progress=False)
     assert resumed.losses == full.losses[6:]
+
+
+def _fp16_scaled_fabric():
+    """Fabric on the CPU with float16 autocast and a gradient scaler: the CUDA "16-mixed" code path.
+
+    Fabric turns ``precision="16-mixed"`` into bfloat16 on a CPU, so the plugin is given whole;
+    torch's CPU autocast and ``GradScaler("cpu")`` run the same scaler logic as on a GPU.
+    """
+    from lightning_fabric import Fabric
+    from lightning_fabric.plugins import MixedPrecision
+
+    plugin = MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu", init_scale=2.0**10))
+    fabric = Fabric(accelerator="cpu", devices=1, plugins=[plugin])
+    fabric.launch()
+    return fabric
+
+
+def test_float16_with_a_grad_scaler_resumes_exactly_on_the_cpu(digits, tmp_path):
+    """The fp16 + grad-scaler path without a GPU: losses stay float32 and finite, the scaler's
+    state is checkpointed, and resuming from step 7 gives the uninterrupted run's losses."""
+    model, loader = _setup(digits, 0)
+    dtypes = set()
+    linear = next(m for m in model.distributions.modules() if isinstance(m, torch.nn.Linear))
+    linear.register_forward_hook(lambda m, a, out: dtypes.add(out.dtype))
+    full = Record()
+    run = fit(model, loader, 2, fabric=_fp16_scaled_fabric(), callbacks=[full], progress=False,
+              clip_grad_norm=10.0)
+    assert dtypes == {torch.float16}  # the networks ran in float16
+    scaler = run.fabric.strategy.precision.scaler
+    assert scaler is not None and scaler.get_scale() > 0
+    assert all(torch.isfinite(torch.tensor(full.losses)))
+    assert run.history[-1]["train_loss"] < run.history[0]["train_loss"]
+    model, loader = _setup(digits, 0)
+    with pytest.raises(Stop):
+        fit(model, loader, 2, fabric=_fp16_scaled_fabric(), out=tmp_path, checkpoint_every=1,
+            callbacks=[Record(7)], progress=False, clip_grad_norm=10.0)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["precision"]
+    assert saved["scale"] > 0 and "_growth_tracker" in saved
+    model, loader = _setup(digits, 0)
+    resumed = Record()
+    fit(model, loader, 2, fabric=_fp16_scaled_fabric(), out=tmp_path, resume=True, callbacks=[resumed],
+        progress=False, clip_grad_norm=10.0)
+    assert resumed.losses == full.losses[6:]
