@@ -139,10 +139,39 @@ def dgmcore_column(cfg: GANConfig, g_net: nn.Module, d_net: nn.Module) -> tuple[
     return Column("dgmcore", "gan", step, loss, [g.net, d.net]), last
 
 
-def columns(cfg: GANConfig) -> tuple[list[Column], list[dict[str, Any]]]:
+def own_noise(column: Column, seed: int = 1234) -> Column:
+    """``column`` drawing from a random stream of its own, seeded alike for every column.
+
+    Both columns then train along the same trajectory (they compute the same
+    steps from the same weights), so neither meets states the other does not:
+    a GAN's saturating sigmoids and tiny gradients make some stretches of
+    training slower than others (denormal floats), and with one shared stream
+    the two columns would drift apart and be timed on different stretches.
+    Swapping the generator state costs a few microseconds, alike for both.
+    """
+    state = torch.Generator().manual_seed(seed).get_state()
+    step = column.step
+
+    def stepped(inputs: Inputs) -> None:
+        nonlocal state
+        outer = torch.get_rng_state()
+        torch.set_rng_state(state)
+        try:
+            step(inputs)
+        finally:
+            state = torch.get_rng_state()
+            torch.set_rng_state(outer)
+
+    column.step = stepped
+    return column
+
+
+def columns(cfg: GANConfig, paired_noise: bool = True) -> tuple[list[Column], list[dict[str, Any]]]:
     g, d = make_networks(cfg)
     hand, hand_last = hand_column(cfg, g, d)
     ours, ours_last = dgmcore_column(cfg, g, d)
+    if paired_noise:
+        hand, ours = own_noise(hand), own_noise(ours)
     return [hand, ours], [hand_last, ours_last]
 
 
@@ -152,7 +181,7 @@ def check(cfg: GANConfig, steps: int = 3) -> tuple[bool, str]:
     The generator losses differ by the data term of dgmcore's formula,
     :math:`-\\log d(x)`, which has no gradient in the generator's step.
     """
-    cols, lasts = columns(cfg)
+    cols, lasts = columns(cfg, paired_noise=False)
     data = [make_inputs(cfg) for _ in range(steps)]
     for col in cols:
         torch.manual_seed(1234)
