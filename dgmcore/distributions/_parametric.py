@@ -319,8 +319,27 @@ class ParametricDistribution(ConstantViews, Distribution):
     def _checked(self, x_dict: XDict, value: torch.Tensor | None = None) -> tuple[
         torch.distributions.Distribution, int
     ]:
-        """The torch object and its feature dims, its shapes checked against the inputs."""
-        dist = self._entry(x_dict)[1]
+        """The torch object and its feature dims, its shapes checked against the inputs.
+
+        Within a memo scope the answer is memoized with the entry it was checked
+        for (a distribution sampled and scored in one loss checks once), when
+        the value cannot change it: no sample dims, or no value.
+        """
+        entry = self._entry(x_dict)
+        s = sample_dims() if self._has_inputs else 0
+        if (value is None or s == 0) and memo.is_active() and not torch.compiler.is_compiling():
+            # stored with the entry itself, which the store keeps alive until the scope closes,
+            # so no other entry can have its id meanwhile (an unmemoized one is rebuilt per call)
+            kept, checked = memo.cached(
+                (self, id(entry), s), (), lambda: (entry, self._check_entry(entry, x_dict, value))
+            )
+            if kept is entry:
+                return checked  # type: ignore[no-any-return]
+        return self._check_entry(entry, x_dict, value)
+
+    def _check_entry(self, entry: tuple[dict[str, Any], torch.distributions.Distribution], x_dict: XDict,
+               value: torch.Tensor | None) -> tuple[torch.distributions.Distribution, int]:
+        dist = entry[1]
         try:
             n = self.feature_ndim(dist, value)
         except ShapeError:

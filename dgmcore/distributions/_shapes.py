@@ -68,10 +68,11 @@ def check_lead(
     bs = dist.batch_shape
     k = len(bs) - n
     lead = bs[:k]
-    matched = any(
-        isinstance(t, torch.Tensor) and t.shape[:k] == lead for t in map(x_dict.get, p.cond_var)
-    )
-    if not matched:
+    for v in p._cond_var:  # a plain loop: this runs on every call
+        t = x_dict.get(v)
+        if isinstance(t, torch.Tensor) and t.shape[:k] == lead:
+            break
+    else:
         check_tensors(p, x_dict, p.cond_var)
         raise ShapeError(
             f"{p.prob_text} ({type(p).__name__}): its parameters have shape "
@@ -79,7 +80,7 @@ def check_lead(
             f"{tuple(lead)} are not those of its inputs {shapes_of({v: x_dict.get(v) for v in p.cond_var})}; "
             "forward must keep the inputs' sample and batch dimensions (act on the last dims)"
         )
-    fs = p.features_shape
+    fs = p._features_shape
     if fs:
         tail = bs[k:] + dist.event_shape
         if tail != fs:
