@@ -1,4 +1,4 @@
-"""Diagnosis on the failure paths of :class:`ParametricDistribution` (never on the hot path)."""
+"""Shape checks of :class:`ParametricDistribution`: the O(1) checks of every call, and the failure paths."""
 
 from __future__ import annotations
 
