@@ -87,16 +87,25 @@ class Bernoulli(ParametricDistribution):
         if not value.is_floating_point():
             value = value.to(param.dtype)
         # checked only when asked: a pass over the data on every call would cost time
-        if self.validate_args and not bool(((value >= 0) & (value <= 1)).all()):
-            raise ShapeError(
-                f"{self.prob_text}: values of {self.var[0]!r} must lie in [0, 1] (validate_args=True), "
-                f"got values from {value.min().item():g} to {value.max().item():g}"
-            )
+        if self.validate_args and _outside_unit_interval(value):
+            raise _value_error(self, value, " (validate_args=True)")
         if param.shape != value.shape:
             param, value = torch.broadcast_tensors(param, value)
         if probs is None:
             return F.binary_cross_entropy_with_logits(param, value, reduction="none")
         return _bce_of_probs(self, param, value)
+
+
+def _outside_unit_interval(t: torch.Tensor) -> bool:
+    return not bool(((t >= 0) & (t <= 1)).all())
+
+
+def _value_error(p: Bernoulli, value: torch.Tensor, why: str = "") -> ShapeError:
+    """The error for targets outside [0, 1], naming the variable and the range given."""
+    return ShapeError(
+        f"{p.prob_text}: values of {p.var[0]!r} must lie in [0, 1]{why}, got values from "
+        f"{value.min().item():g} to {value.max().item():g}"
+    )
 
 
 def _bce_of_probs(p: Bernoulli, probs: torch.Tensor, value: torch.Tensor) -> torch.Tensor:
@@ -110,12 +119,9 @@ def _bce_of_probs(p: Bernoulli, probs: torch.Tensor, value: torch.Tensor) -> tor
     try:
         return F.binary_cross_entropy(probs, value, reduction="none")
     except RuntimeError as err:  # torch names neither the distribution nor the variable
-        if not bool(((value >= 0) & (value <= 1)).all()):
-            raise ShapeError(
-                f"{p.prob_text}: values of {p.var[0]!r} must lie in [0, 1], got values from "
-                f"{value.min().item():g} to {value.max().item():g}"
-            ) from err
-        if not bool(((probs >= 0) & (probs <= 1)).all()):
+        if _outside_unit_interval(value):
+            raise _value_error(p, value) from err
+        if _outside_unit_interval(probs):
             raise ParameterError(
                 f"{p.prob_text} ({type(p).__name__}): probs must lie in [0, 1], got values from "
                 f"{probs.min().item():g} to {probs.max().item():g}"
