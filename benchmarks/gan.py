@@ -17,7 +17,11 @@ in [0, 1], batch 128, MLPs with one hidden layer of 400 units, Adam:
 
 Both columns start from the same weights and draw their noise in the same
 order, so :func:`check` compares their losses and their parameters after a
-step exactly. Timing: :func:`benchmarks.harness.interleave`.
+step exactly. Timing: :func:`benchmarks.harness.interleave`, with each column
+on a random stream of its own (:func:`own_noise`) and on the same sequence of
+data batches (:func:`own_data`), so that both train along one trajectory and
+each paired ratio compares the same stretch of training; glibc keeps freed
+memory in the process (:mod:`benchmarks.allocator`), as in the main suites.
 
     python -m benchmarks.gan [--rounds 40] [--threads 1] [--check]
 """
@@ -166,12 +170,35 @@ def own_noise(column: Column, seed: int = 1234) -> Column:
     return column
 
 
+def own_data(column: Column, batches: list[Inputs]) -> Column:
+    """``column`` training on ``batches`` in turn, whatever inputs the timer hands it.
+
+    The timer draws fresh inputs before each block, so the columns would see
+    different data and, a GAN being chaotic, drift onto different stretches of
+    training, which differ in speed (denormal floats in saturated layers). Each
+    column cycles through the same fixed batches instead; the counter costs
+    well under a microsecond per step, alike for every column.
+    """
+    step, i = column.step, 0
+
+    def stepped(inputs: Inputs) -> None:
+        nonlocal i
+        step(batches[i % len(batches)])
+        i += 1
+
+    column.step = stepped
+    return column
+
+
 def columns(cfg: GANConfig, paired_noise: bool = True) -> tuple[list[Column], list[dict[str, Any]]]:
     g, d = make_networks(cfg)
     hand, hand_last = hand_column(cfg, g, d)
     ours, ours_last = dgmcore_column(cfg, g, d)
     if paired_noise:
         hand, ours = own_noise(hand), own_noise(ours)
+        generator = torch.Generator().manual_seed(4321)
+        batches = [{"x": torch.rand(cfg.batch, cfg.x_dim, generator=generator)} for _ in range(64)]
+        hand, ours = own_data(hand, batches), own_data(ours, batches)
     return [hand, ours], [hand_last, ours_last]
 
 
@@ -212,8 +239,10 @@ def main(argv: list[str] | None = None) -> int:
     print(("ok       " if ok else "MISMATCH ") + line, flush=True)
     if args.check or not ok:
         return 0 if ok else 1
+    from benchmarks.allocator import keep_freed_memory
     from benchmarks.harness import median_iqr, paired_ratios
 
+    print(keep_freed_memory(), flush=True)
     for threads in args.threads:
         torch.set_num_threads(threads)
         cols, _ = columns(cfg)

@@ -217,3 +217,31 @@ def test_float16_with_a_grad_scaler_resumes_exactly_on_the_cpu(digits, tmp_path)
     fit(model, loader, 2, fabric=_fp16_scaled_fabric(), out=tmp_path, resume=True, callbacks=[resumed],
         progress=False, clip_grad_norm=10.0)
     assert resumed.losses == full.losses[6:]
+
+
+def test_the_optimizer_state_is_restored_onto_its_parameters_after_setup(digits, tmp_path):
+    """Resuming loads the optimizer's state after Fabric has moved (or cast) the networks.
+
+    On a GPU, ``fabric.setup`` moves the networks to the device; state loaded before that
+    stays on the CPU and Adam's next step fails. Fabric's ``64-true`` precision casts the
+    networks in ``setup`` the same way, so the order shows on the CPU: every state tensor
+    must have its parameter's dtype and device.
+    """
+    from lightning_fabric import Fabric
+
+    def fabric():
+        f = Fabric(accelerator="cpu", devices=1, precision="64-true")
+        f.launch()
+        return f
+
+    model, loader = _setup(digits, 0)
+    with pytest.raises(Stop):
+        fit(model, loader, 2, fabric=fabric(), out=tmp_path, checkpoint_every=1, callbacks=[Record(3)],
+            progress=False)
+    model, loader = _setup(digits, 0)
+    run = fit(model, loader, 2, fabric=fabric(), out=tmp_path, resume=True, progress=False)
+    optimizer = run.phases[0].optimizer
+    pairs = [(p, s) for group in optimizer.param_groups for p in group["params"]
+             for s in optimizer.state[p].values() if torch.is_tensor(s) and s.dim() > 0]
+    assert pairs and all(s.dtype == p.dtype == torch.float64 and s.device == p.device for p, s in pairs)
+    assert run.global_step > 3
