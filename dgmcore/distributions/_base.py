@@ -396,7 +396,7 @@ class Distribution(Named):
         return sample_shape_of(sample_shape, self.prob_text)  # type: ignore[arg-type]
 
     def _check_batch_n(self, batch_n: Any) -> None:
-        check_batch_n(batch_n, self.prob_text)
+        check_batch_n(batch_n, self)
 
     def _missing(self, err: KeyError, x_dict: Mapping[str, Any]) -> MissingVariableError:
         if isinstance(err, MissingVariableError):

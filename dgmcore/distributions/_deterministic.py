@@ -52,17 +52,21 @@ class Deterministic(Distribution):
         """
         x_dict = check_x_dict(x_dict, self)
         inputs = self._inputs(x_dict)
-        _check_tensors(self, inputs, "its inputs", numbers_too=True)
-        return dict(memo.cached(self, list(inputs.values()), lambda: self._compute(inputs)))
+        values = list(inputs.values())
+        if not _all_tensors(values):
+            _check_tensors(self, inputs, "its inputs", numbers_too=True)
+        return dict(memo.cached(self, values, lambda: self._compute(inputs)))
 
     def _compute(self, inputs: XDict) -> XDict:
         out = run_forward(self, inputs)
-        missing = [v for v in self._var if v not in out]
-        if missing:
+        try:
+            results = [out[v] for v in self._var]
+        except KeyError:
             raise InputTypeError(
                 f"forward of {self.prob_text} must return {list(self._var)}, got {sorted(out)}"
-            )
-        _check_tensors(self, {v: out[v] for v in self._var}, "forward's results")
+            ) from None
+        if not _all_tensors(results):
+            _check_tensors(self, {v: out[v] for v in self._var}, "forward's results")
         return out
 
     def _draw(
@@ -79,6 +83,14 @@ class Deterministic(Distribution):
 
     def _variance(self, x_dict: XDict) -> torch.Tensor:
         return torch.zeros_like(self._mean(x_dict))
+
+
+def _all_tensors(values: list[Any]) -> bool:
+    """Whether every value is a plain tensor (the common case, checked without ``isinstance``)."""
+    for v in values:
+        if type(v) is not torch.Tensor:
+            return False
+    return True
 
 
 def _check_tensors(p: Distribution, values: XDict, what: str, numbers_too: bool = False) -> None:

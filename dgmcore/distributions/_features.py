@@ -32,6 +32,8 @@ class FeatureDims:
         _has_inputs: bool
         _features_shape: torch.Size
         _cond_var: tuple[str, ...]
+        _constant_cache: tuple[Any, ...] | None
+        _constant_checked: tuple[Any, ...] | None
 
         def _entry(self, x_dict: XDict) -> tuple[dict[str, Any], torch.distributions.Distribution]: ...
 
@@ -88,7 +90,18 @@ class FeatureDims:
         the value cannot change it: no sample dims, or no value.
         """
         entry = self._entry(x_dict)
-        s = sample_dims() if self._has_inputs else 0
+        if not self._has_inputs:
+            # an input-free distribution's check is a function of its entry alone (no inputs, no
+            # sample dims, the value unread): kept with the cached entry, rechecked when rebuilt
+            kept = self._constant_checked
+            if kept is not None and kept[0] is entry:
+                return kept[1]  # type: ignore[no-any-return]
+            checked = self._check_entry(entry, x_dict, value)
+            cache = self._constant_cache
+            if cache is not None and cache[1] is entry:
+                self._constant_checked = (entry, checked)
+            return checked
+        s = sample_dims()
         if (value is None or s == 0) and memo.is_active() and not torch.compiler.is_compiling():
             # stored with the entry itself, which the store keeps alive until the scope closes,
             # so no other entry can have its id meanwhile (an unmemoized one is rebuilt per call)

@@ -96,10 +96,17 @@ def check_features_shape(features_shape: Any) -> torch.Size:
     return shape
 
 
-def check_batch_n(batch_n: Any, owner: str) -> None:
-    """Raise unless ``batch_n`` (given, not ``None``) is a positive int."""
+def check_batch_n(batch_n: Any, owner: Any) -> None:
+    """Raise unless ``batch_n`` (given, not ``None``) is a positive int.
+
+    ``owner`` names the caller in the error: a string, or an object whose
+    ``prob_text`` does (read only when raising).
+    """
+    if type(batch_n) is int and batch_n >= 1:  # the common case, without the ABC check
+        return
     if not isinstance(batch_n, numbers.Integral) or isinstance(batch_n, bool) or batch_n < 1:
-        raise InputTypeError(f"{owner}: batch_n must be a positive int, got {batch_n!r}")
+        text = owner if isinstance(owner, str) else getattr(owner, "prob_text", None) or str(owner)
+        raise InputTypeError(f"{text}: batch_n must be a positive int, got {batch_n!r}")
 
 
 def feature_dims_of(feature_dims: Any, ndim: int, n: int, owner: str) -> tuple[int, ...]:

@@ -167,6 +167,7 @@ class ParametricDistribution(ConstantViews, FeatureDims, Distribution):
         self._has_forward = type(self).forward is not ParametricDistribution.forward
         self._has_inputs = bool(self._cond_var)
         self._constant_cache: tuple[Any, ...] | None = None  # see constants.constant_entry
+        self._constant_checked: tuple[Any, ...] | None = None  # its shape check (FeatureDims._checked)
         self._param_names = frozenset(cls.params)
         if self._const_names and not self._has_forward and not self._cond_params:
             expand_constants(self)

@@ -47,16 +47,22 @@ def test_unmemoized_and_memoized_distributions_check_each_input_of_a_scope():
                 torch.testing.assert_close(p.get_log_prob({"z": z, "x": x}), _ref(p, z, x))
 
 
-def test_the_check_runs_once_for_a_sample_and_a_score_of_one_input(monkeypatch):
-    p = Cond()
-    calls = []
-    real = type(p)._check_entry
+def _count_checks(monkeypatch, cls) -> list[int]:
+    """A list that grows by one on each shape check of a ``cls`` instance."""
+    calls: list[int] = []
+    real = cls._check_entry
 
     def counted(self, *args, **kwargs):
         calls.append(1)
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(type(p), "_check_entry", counted)
+    monkeypatch.setattr(cls, "_check_entry", counted)
+    return calls
+
+
+def test_the_check_runs_once_for_a_sample_and_a_score_of_one_input(monkeypatch):
+    p = Cond()
+    calls = _count_checks(monkeypatch, type(p))
     z = torch.randn(4, 2)
     with memo.scope():
         x = p.sample({"z": z})["x"]
@@ -66,3 +72,32 @@ def test_the_check_runs_once_for_a_sample_and_a_score_of_one_input(monkeypatch):
     p.sample({"z": z})  # outside a scope: checked every call
     p.sample({"z": z})
     assert len(calls) == 2
+
+
+def test_an_input_free_distribution_checks_once_per_entry_and_anew_when_rebuilt(monkeypatch):
+    """A constant's check is kept with its cached entry, across scopes; a rewrite rebuilds both."""
+    d = Normal(loc=torch.zeros(3), scale=torch.ones(3), var=["x"], features_shape=[3])
+    calls = _count_checks(monkeypatch, type(d))
+    x = torch.randn(5, 3)
+    for _ in range(3):
+        assert d.sample(batch_n=4)["x"].shape == (4, 3)
+        with memo.scope():
+            d.get_log_prob({"x": x})
+    assert len(calls) == 1
+    d.loc[0] = torch.tensor([0.0, 5.0, 0.0])  # in place: a new entry, checked again
+    ref = torch.distributions.Normal(torch.tensor([0.0, 5.0, 0.0]), 1.0).log_prob(x).sum(-1)
+    torch.testing.assert_close(d.get_log_prob({"x": x}), ref)
+    assert len(calls) == 2
+    assert float(d.sample(batch_n=20000)["x"][:, 1].mean()) > 4.9
+    d.to(torch.float64)  # a new buffer: a new entry
+    assert d.sample(batch_n=2)["x"].dtype == torch.float64
+    assert len(calls) == 3
+
+
+def test_a_learned_constant_is_checked_on_every_call(monkeypatch):
+    """nn.Parameter constants are rebuilt per call (the optimizer moves them): nothing is kept."""
+    d = Normal(loc=nn.Parameter(torch.zeros(2)), scale=1.0, var=["x"], features_shape=[2])
+    calls = _count_checks(monkeypatch, type(d))
+    for _ in range(3):
+        d.sample(batch_n=2)
+    assert len(calls) == 3 and d._constant_checked is None
