@@ -41,6 +41,27 @@ def add_demo_command(cli: Any) -> None:
                         help="a reduced run, for tests (default: off)")
 
 
+def device_problem(device: str) -> str | None:
+    """Why ``--device device`` cannot train here, or None when it can."""
+    import torch
+
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError) as err:
+        return f"--device {device!r} is not a torch device ({err}); use cpu, cuda or mps"
+    if kind == "cuda" and not torch.cuda.is_available():
+        return (f"--device {device}: CUDA is not available on this machine (torch "
+                f"{torch.__version__} sees no GPU); use --device cpu")
+    if kind == "mps" and not torch.backends.mps.is_available():
+        return f"--device {device}: MPS (Apple GPUs) is not available on this machine; use --device cpu"
+    if ":" in device:
+        return (f"--device {device}: give the device type alone (cpu, cuda or mps); choose the GPU "
+                "with CUDA_VISIBLE_DEVICES")
+    if kind not in ("cpu", "cuda", "mps"):
+        return f"--device {device}: the demos train on cpu, cuda or mps, not {kind}"
+    return None
+
+
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo ``args.name``; returns the exit status."""
     demos = plugins.demos()
@@ -59,6 +80,10 @@ def run_demo(args: argparse.Namespace) -> int:
         return 1
     if args.epochs is not None and args.epochs < 1:
         print("dgm demo: error: --epochs must be a positive integer", file=sys.stderr)
+        return 2
+    problem = device_problem(args.device)
+    if problem:
+        print(f"dgm demo: error: {problem}", file=sys.stderr)
         return 2
     out = args.out if args.out is not None else Path("runs") / args.name
     folder = demos[args.name](out, epochs=args.epochs, seed=args.seed, device=args.device, quick=args.quick)

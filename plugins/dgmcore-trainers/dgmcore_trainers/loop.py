@@ -32,8 +32,15 @@ def _precision(precision: str, accelerator: str) -> str:
 def _make_fabric(accelerator: str, devices: Any, strategy: Any, num_nodes: int, precision: str) -> Any:
     from lightning_fabric import Fabric
 
-    fabric = Fabric(accelerator=accelerator, devices=devices, strategy=strategy,
-                    num_nodes=num_nodes, precision=precision)  # type: ignore[arg-type]
+    try:
+        fabric = Fabric(accelerator=accelerator, devices=devices, strategy=strategy,
+                        num_nodes=num_nodes, precision=precision)  # type: ignore[arg-type]
+    except (RuntimeError, ValueError, TypeError, ImportError) as err:
+        # an unknown name, an accelerator this machine lacks (no GPU), a missing package (TPU)
+        raise FitConfigError(
+            f"fit: Fabric cannot run accelerator={accelerator!r}, devices={devices!r}, "
+            f"strategy={strategy!r}, precision={precision!r} here: {err}"
+        ) from err
     fabric.launch()
     return fabric
 

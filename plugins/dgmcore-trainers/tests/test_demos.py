@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 from dgmcore_trainers import read_metrics
 
 from dgmcore import plugins
@@ -55,3 +56,19 @@ def test_demo_without_a_name_lists_the_demos(capsys):
 def test_the_demos_are_registered_through_the_hook():
     demos = plugins.demos()
     assert {"vae", "cvae"} <= set(demos)
+
+
+@pytest.mark.parametrize("device, says", [
+    ("nonsense", "is not a torch device"),
+    ("cuda:1", "CUDA is not available" if not torch.cuda.is_available() else "device type alone"),
+    ("cuda", "CUDA is not available" if not torch.cuda.is_available() else None),
+])
+def test_a_device_this_machine_cannot_train_on_is_refused_before_training(device, says, tmp_path, capsys):
+    """A clear error and exit status 2, nothing written; a GPU machine trains on --device cuda."""
+    if says is None:  # this machine has a GPU: the demo trains on it
+        assert main(["demo", "vae", "--quick", "--device", device, "--out", str(tmp_path)]) == 0
+        return
+    assert main(["demo", "vae", "--quick", "--device", device, "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dgm demo: error: --device") and says in err
+    assert not any(tmp_path.iterdir())

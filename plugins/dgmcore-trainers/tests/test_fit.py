@@ -167,9 +167,23 @@ def test_a_nonfinite_loss_is_a_typed_error_naming_the_loss():
     ({"epochs": 1, "callbacks": [object()]}, "none of the hook methods"),
     ({"epochs": 1, "variables": None}, "pass variables"),
     ({"epochs": 1, "early_stopping": 1, "monitor": "valid_loss"}, "early stopping monitors"),
-], ids=["epochs", "interval", "callback", "tuples", "monitor"])
+    ({"epochs": 1, "accelerator": "nonsense"}, r"accelerator='nonsense'.*invalid accelerator"),
+    ({"epochs": 1, "precision": "17-odd"}, "Fabric cannot run"),
+], ids=["epochs", "interval", "callback", "tuples", "monitor", "accelerator", "precision"])
 def test_bad_arguments_are_named(kwargs, match):
     x, y = _data(n=16)
     kwargs = {"variables": ["x", "y"], **kwargs}
     with pytest.raises(FitConfigError, match=match):
         fit(ML(Regression()), DataLoader(TensorDataset(x, y), batch_size=8), progress=False, **kwargs)
+
+
+def test_an_accelerator_this_machine_lacks_is_a_config_error_naming_it():
+    """Without a GPU, accelerator="cuda" says so (Fabric's reason included); with one it trains."""
+    x, y = _data(n=16)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    if torch.cuda.is_available():
+        run = fit(ML(Regression()), loader, 1, accelerator="cuda", variables=["x", "y"], progress=False)
+        assert len(run.history) == 1
+        return
+    with pytest.raises(FitConfigError, match=r"accelerator='cuda'.*not available"):
+        fit(ML(Regression()), loader, 1, accelerator="cuda", variables=["x", "y"], progress=False)
