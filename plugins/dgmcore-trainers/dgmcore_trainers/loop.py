@@ -155,6 +155,7 @@ def fit(
     run = FitRun(model, fabric, phases, _schedulers(scheduler, model.optimizer), out_path, epochs)
     if resume is True:
         resume = run.checkpoint_path if run.checkpoint_path and run.checkpoint_path.exists() else None
+    checked = run.check(resume) if resume else None  # a checkpoint that does not fit moves nothing
     if fabric.world_size > 1:
         train_loader = shard_loader(train_loader, fabric.world_size, fabric.global_rank, seed)  # type: ignore[arg-type]
         if valid_loader is not None:
@@ -162,7 +163,7 @@ def fit(
     prepared = [fabric.setup(p.objective, p.optimizer) for p in phases]
     # after setup, which moves the networks to the device: the optimizer's state is
     # loaded onto the device of its parameters (on a GPU it would otherwise stay on the CPU)
-    saved = run.restore(resume) if resume else None
+    saved = run.apply(checked) if checked is not None else None
     mixed = isinstance(fabric.strategy.precision, (MixedPrecision, HalfPrecision))
     handles = [h for p in phases for h in keep_float32(p.objective)] if mixed else []
     hooks = Hooks(callbacks)

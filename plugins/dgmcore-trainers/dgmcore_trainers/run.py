@@ -107,6 +107,14 @@ class FitRun:
         Raises:
             CheckpointError: unreadable, newer, or of another model.
         """
+        return self.apply(self.check(path))
+
+    def check(self, path: str | Path) -> dict[str, Any]:
+        """Read a checkpoint and check that it fits this run; returns it, nothing loaded.
+
+        Raises:
+            CheckpointError: unreadable, newer, or of another model.
+        """
         state = load_checkpoint(path)
         saved = state["phases"]
         names = [p.name for p in self.phases]
@@ -119,6 +127,16 @@ class FitRun:
         if len(state["schedulers"]) != len(self.schedulers):
             raise CheckpointError(f"{path} holds {len(state['schedulers'])} schedulers, this run "
                                   f"{len(self.schedulers)}; nothing was loaded")
+        return state
+
+    def apply(self, state: dict[str, Any]) -> dict[str, Any]:
+        """Load a checkpoint that :meth:`check` accepted into this run; returns it.
+
+        The optimizers' state lands on the device of their parameters at this
+        moment: :func:`~dgmcore_trainers.fit` applies it after Fabric's set-up
+        has moved the networks.
+        """
+        saved = state["phases"]
         for p in self.phases:
             p.objective.load_state_dict(saved[p.name]["module"])
             p.optimizer.load_state_dict(saved[p.name]["optimizer"])
