@@ -52,21 +52,18 @@ class Deterministic(Distribution):
         """
         x_dict = check_x_dict(x_dict, self)
         inputs = self._inputs(x_dict)
-        values = list(inputs.values())
-        if not _all_tensors(values):
-            _check_tensors(self, inputs, "its inputs", numbers_too=True)
-        return dict(memo.cached(self, values, lambda: self._compute(inputs)))
+        _check_tensors(self, inputs, "its inputs", numbers_too=True)
+        return dict(memo.cached(self, list(inputs.values()), lambda: self._compute(inputs)))
 
     def _compute(self, inputs: XDict) -> XDict:
         out = run_forward(self, inputs)
         try:
-            results = [out[v] for v in self._var]
+            results = {v: out[v] for v in self._var}
         except KeyError:
             raise InputTypeError(
                 f"forward of {self.prob_text} must return {list(self._var)}, got {sorted(out)}"
             ) from None
-        if not _all_tensors(results):
-            _check_tensors(self, {v: out[v] for v in self._var}, "forward's results")
+        _check_tensors(self, results, "forward's results")
         return out
 
     def _draw(
@@ -85,16 +82,13 @@ class Deterministic(Distribution):
         return torch.zeros_like(self._mean(x_dict))
 
 
-def _all_tensors(values: list[Any]) -> bool:
-    """Whether every value is a plain tensor (the common case, checked without ``isinstance``)."""
-    for v in values:
-        if type(v) is not torch.Tensor:
-            return False
-    return True
-
-
 def _check_tensors(p: Distribution, values: XDict, what: str, numbers_too: bool = False) -> None:
     """Refuse lists, strings and arrays (never converted silently); a number (a time step) when allowed."""
+    for v in values.values():  # the common case, plain tensors, without isinstance
+        if type(v) is not torch.Tensor:
+            break
+    else:
+        return
     ok: tuple[type, ...] = (torch.Tensor, numbers.Number) if numbers_too else (torch.Tensor,)
     bad = {k: type(v).__name__ for k, v in values.items() if not isinstance(v, ok) or isinstance(v, bool)}
     if bad:

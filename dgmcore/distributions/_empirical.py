@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import torch
 
 from dgmcore.distributions._base import Distribution
-from dgmcore.distributions._deterministic import _all_tensors, _batched, _check_tensors
+from dgmcore.distributions._deterministic import _batched, _check_tensors
 from dgmcore.distributions._inputs import XDict
 from dgmcore.errors import NoDensityError
 
@@ -42,8 +42,7 @@ class EmpiricalDistribution(Distribution):
         self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
         new = {v: x_dict[v] for v in self._var}
-        if not _all_tensors(list(new.values())):
-            _check_tensors(self, new, "the data")
+        _check_tensors(self, new, "the data")
         new = _batched(self, new, batch_n, True)
         if sample_shape:  # the data, once per sample: expand, no copy
             new = {v: t.expand(*sample_shape, *t.shape) for v, t in new.items()}
