@@ -12,13 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-from dgmcore.distributions._inputs import (
-    XDict,
-    check_batch_n,
-    check_x_dict,
-    feature_dims_of,
-    sample_shape_of,
-)
+from dgmcore.distributions._inputs import XDict, as_sample_shape, check_batch_n, check_x_dict, reduce_features
 from dgmcore.distributions._named import Named
 from dgmcore.distributions._views import fast_view, overrides
 from dgmcore.errors import DGMError, MissingVariableError, NoDensityError
@@ -29,9 +23,6 @@ if TYPE_CHECKING:
     from dgmcore.losses import LogProb, Prob
 
 __all__ = ["Distribution"]
-
-
-_NO_SAMPLE_DIMS = torch.Size()
 
 
 class Distribution(Named):
@@ -171,9 +162,9 @@ class Distribution(Named):
             DGMError: ``reparam=True`` for a distribution without reparameterised samples.
         """
         x = check_x_dict(x_dict, self)
-        shape = self._sample_shape(sample_shape)
+        shape = as_sample_shape(sample_shape, self)
         if batch_n is not None:
-            self._check_batch_n(batch_n)
+            check_batch_n(batch_n, self)
         if reparam and not self.has_reparam:
             raise DGMError(
                 f"{self.prob_text} ({self.distribution_name}) cannot draw reparameterised "
@@ -240,7 +231,7 @@ class Distribution(Named):
                 (values, n), negated = self._log_density(x), False
         except KeyError as err:
             raise self._missing(err, x) from None
-        return self._reduce(values, n, sum_features, feature_dims), negated
+        return reduce_features(values, n, sum_features, feature_dims, self), negated
 
     def get_entropy(
         self,
@@ -254,7 +245,7 @@ class Distribution(Named):
             values, n = self._entropy(x)
         except KeyError as err:
             raise self._missing(err, x) from None
-        return self._reduce(values, n, sum_features, feature_dims)
+        return reduce_features(values, n, sum_features, feature_dims, self)
 
     def sample_mean(self, x_dict: XDict | None = None) -> torch.Tensor:
         """The mean of :attr:`var` given the conditioning variables."""
@@ -371,33 +362,7 @@ class Distribution(Named):
 
         return graph_of(self.factors())
 
-    # -- checks shared by the template -----------------------------------------------
-    def _reduce(
-        self, values: torch.Tensor, n: int, sum_features: bool, feature_dims: Sequence[int] | None
-    ) -> torch.Tensor:
-        """Sum the ``n`` trailing feature dims of ``values`` (or ``feature_dims`` among them)."""
-        if not sum_features:
-            return values
-        if feature_dims is not None:
-            dims = feature_dims_of(feature_dims, values.dim(), n, self.prob_text)
-            return values.sum(dim=dims) if dims else values
-        if n == 1:  # the common case: an int dim parses faster than a tuple
-            return values.sum(-1)
-        if n:
-            return values.sum(dim=tuple(range(-n, 0)))
-        return values
-
-    def _sample_shape(self, sample_shape: Sequence[int] | torch.Size | int) -> torch.Size:
-        """``sample_shape`` as a ``torch.Size``; an int ``n`` means ``(n,)``."""
-        if sample_shape == ():
-            return _NO_SAMPLE_DIMS
-        if isinstance(sample_shape, torch.Size) and (not sample_shape or min(sample_shape) >= 1):
-            return sample_shape
-        return sample_shape_of(sample_shape, self.prob_text)  # type: ignore[arg-type]
-
-    def _check_batch_n(self, batch_n: Any) -> None:
-        check_batch_n(batch_n, self)
-
+    # -- errors shared by the template ---------------------------------------------
     def _missing(self, err: KeyError, x_dict: Mapping[str, Any]) -> MissingVariableError:
         if isinstance(err, MissingVariableError):
             return err

@@ -1,4 +1,5 @@
-"""Checks of the arguments every distribution and loss takes: variable lists, sample shapes, x_dict."""
+"""Checks of the arguments every distribution and loss takes (variable lists, sample shapes, x_dict,
+batch_n, feature_dims), and the feature sum the Distribution template applies with them."""
 
 from __future__ import annotations
 
@@ -61,6 +62,13 @@ def _items(value: Any) -> tuple[Any, ...]:
         return ()
 
 
+def owner_text(owner: Any) -> str:
+    """How an error names ``owner``: a string as given, else its formula (``prob_text``)."""
+    if isinstance(owner, str):
+        return owner
+    return getattr(owner, "prob_text", None) or str(owner)
+
+
 def check_x_dict(x_dict: Any, owner: Any) -> XDict:
     """Return ``x_dict`` as a dict, or raise a clear error for anything else.
 
@@ -74,7 +82,7 @@ def check_x_dict(x_dict: Any, owner: Any) -> XDict:
     if isinstance(x_dict, Mapping):
         return dict(x_dict)
     needs = list(getattr(owner, "input_var", ()))
-    text = getattr(owner, "prob_text", None) or str(owner)
+    text = owner_text(owner)
     raise InputTypeError(
         f"{text} expects x_dict to be a dict mapping variable names to tensors "
         f"(variables it needs: {needs}), got {type(x_dict).__name__}. "
@@ -105,8 +113,7 @@ def check_batch_n(batch_n: Any, owner: Any) -> None:
     if type(batch_n) is int and batch_n >= 1:  # the common case, without the ABC check
         return
     if not isinstance(batch_n, numbers.Integral) or isinstance(batch_n, bool) or batch_n < 1:
-        text = owner if isinstance(owner, str) else getattr(owner, "prob_text", None) or str(owner)
-        raise InputTypeError(f"{text}: batch_n must be a positive int, got {batch_n!r}")
+        raise InputTypeError(f"{owner_text(owner)}: batch_n must be a positive int, got {batch_n!r}")
 
 
 def feature_dims_of(feature_dims: Any, ndim: int, n: int, owner: str) -> tuple[int, ...]:
@@ -135,3 +142,31 @@ def feature_dims_of(feature_dims: Any, ndim: int, n: int, owner: str) -> tuple[i
     if len(set(dims)) != len(dims):
         raise ShapeError(f"{owner}: feature_dims {list(feature_dims)} names a dimension twice")
     return dims
+
+
+_NO_SAMPLE_DIMS = torch.Size()
+
+
+def as_sample_shape(sample_shape: Any, owner: Any) -> torch.Size:
+    """``sample_shape`` as a ``torch.Size`` (an int ``n`` means ``(n,)``), fast for the usual forms."""
+    if sample_shape == ():
+        return _NO_SAMPLE_DIMS
+    if isinstance(sample_shape, torch.Size) and (not sample_shape or min(sample_shape) >= 1):
+        return sample_shape
+    return sample_shape_of(sample_shape, owner_text(owner))
+
+
+def reduce_features(
+    values: torch.Tensor, n: int, sum_features: bool, feature_dims: Any, owner: Any
+) -> torch.Tensor:
+    """Sum the ``n`` trailing feature dims of ``values`` (or ``feature_dims`` among them)."""
+    if not sum_features:
+        return values
+    if feature_dims is not None:
+        dims = feature_dims_of(feature_dims, values.dim(), n, owner_text(owner))
+        return values.sum(dim=dims) if dims else values
+    if n == 1:  # the common case: an int dim parses faster than a tuple
+        return values.sum(-1)
+    if n:
+        return values.sum(dim=tuple(range(-n, 0)))
+    return values
