@@ -50,10 +50,13 @@ class Deterministic(Distribution):
 
         Returns a new dict each call: changing it leaves the memo intact.
         """
-        x_dict = check_x_dict(x_dict, self)
+        return dict(self._computed(check_x_dict(x_dict, self)))
+
+    def _computed(self, x_dict: XDict) -> XDict:
+        """``forward``'s results for a checked ``x_dict``, memoized (the memo's own dict: read only)."""
         inputs = self._inputs(x_dict)
         _check_tensors(self, inputs, "its inputs", numbers_too=True)
-        return dict(memo.cached(self, list(inputs.values()), lambda: self._compute(inputs)))
+        return memo.cached(self, list(inputs.values()), lambda: self._compute(inputs))
 
     def _compute(self, inputs: XDict) -> XDict:
         out = run_forward(self, inputs)
@@ -69,7 +72,7 @@ class Deterministic(Distribution):
     def _draw(
         self, x_dict: XDict, batch_n: int | None, sample_shape: torch.Size, reparam: bool
     ) -> XDict:
-        out = self.get_params(x_dict)
+        out = self._computed(x_dict)  # x_dict checked by the template; nothing here writes to out
         new = _batched(self, {v: out[v] for v in self._var}, batch_n, bool(self._cond_var))
         if sample_shape:  # the value is the same for every sample: expand, no copy
             new = {v: t.expand(*sample_shape, *t.shape) for v, t in new.items()}

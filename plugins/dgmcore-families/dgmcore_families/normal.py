@@ -23,6 +23,17 @@ def _broadcast_to(t: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return t.expand(torch.broadcast_shapes(t.shape, shape))
 
 
+def _standard_draw(shape: torch.Size, like: torch.Tensor) -> torch.Tensor:
+    """``torch.randn(shape)`` in ``like``'s dtype and device.
+
+    The sizes are passed unpacked: torch parses a ``torch.Size`` argument more
+    slowly than the integers themselves (about 3 us a call on a small CPU).
+    """
+    if not shape:
+        return torch.randn((), dtype=like.dtype, device=like.device)
+    return torch.randn(*shape, dtype=like.dtype, device=like.device)
+
+
 class NormalDist(torch.distributions.Normal):
     """``torch.distributions.Normal`` with the same values in fewer tensor operations.
 
@@ -54,8 +65,7 @@ class NormalDist(torch.distributions.Normal):
         return d
 
     def rsample(self, sample_shape: torch.Size | list[int] | tuple[int, ...] = ()) -> torch.Tensor:
-        shape = self._extended_shape(sample_shape)
-        eps = torch.randn(shape, dtype=self.loc.dtype, device=self.loc.device)
+        eps = _standard_draw(self._extended_shape(sample_shape), self.loc)
         return torch.addcmul(self.loc, eps, self.scale)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
@@ -81,6 +91,10 @@ class StandardNormalDist(NormalDist):
         >>> d.log_prob(torch.tensor([0.0, 1.0]))
         tensor([-0.9189, -1.4189])
     """
+
+    def rsample(self, sample_shape: torch.Size | list[int] | tuple[int, ...] = ()) -> torch.Tensor:
+        # loc + eps * scale is eps itself (0 + eps * 1, exactly): the draw without the operation
+        return _standard_draw(self._extended_shape(sample_shape), self.loc)
 
     def log_prob(self, value: torch.Tensor) -> torch.Tensor:
         if self._validate_args:

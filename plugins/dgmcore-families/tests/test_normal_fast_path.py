@@ -84,6 +84,22 @@ def test_standard_log_prob_and_kl_broadcast_to_the_prior_batch():
     torch.testing.assert_close(fam.normal.kl_normal_standard(p, std), ref)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_the_standard_draw_is_torchs_draw_with_the_same_seed(dtype):
+    std = StandardNormalDist.of(torch.zeros(2, 3, dtype=dtype), torch.ones(2, 3, dtype=dtype))
+    torch.manual_seed(5)
+    ours = std.rsample((4,))
+    torch.manual_seed(5)
+    ref = D.Normal(torch.zeros(2, 3, dtype=dtype), torch.ones(2, 3, dtype=dtype)).rsample((4,))
+    assert ours.shape == (4, 2, 3) and ours.dtype == dtype
+    torch.testing.assert_close(ours, ref, rtol=0, atol=0)
+    prior = fam.Normal(loc=0.0, scale=1.0, var=["z"], features_shape=[3])
+    torch.manual_seed(6)
+    z = prior.sample(batch_n=5, reparam=True)["z"]
+    torch.manual_seed(6)
+    torch.testing.assert_close(z, D.Normal(0.0, 1.0).rsample((5, 3)), rtol=0, atol=0)
+
+
 def test_the_family_builds_the_fast_distributions_and_recognises_the_standard_prior():
     prior = fam.Normal(loc=0.0, scale=1.0, var=["z"], features_shape=[3])
     assert type(prior.get_dist()) is StandardNormalDist
