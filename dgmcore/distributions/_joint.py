@@ -161,7 +161,7 @@ class JointDistribution(Distribution):
         drawn: set[str] = set()
         for f in self._order:
             fvars = f._var
-            if all(v in out for v in fvars):
+            if (fvars[0] in out) if len(fvars) == 1 else all(v in out for v in fvars):
                 continue  # given by the caller: used, never resampled
             if shape and any(c in drawn for c in f._cond_var):
                 # its inputs already carry the sample dims: draw once per input

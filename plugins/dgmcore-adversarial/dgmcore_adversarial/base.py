@@ -17,8 +17,7 @@ discriminator ``d`` that the loss trains itself (DESIGN.md section 4.1):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -37,16 +36,21 @@ class VariableMismatchError(DGMError, ValueError):
     """The two distributions of a divergence do not generate the same variables."""
 
 
-@contextmanager
-def frozen(params: Sequence[torch.nn.Parameter]) -> Iterator[None]:
+class frozen:  # noqa: N801 - used like a function: ``with frozen(params):``
     """Record no gradient for ``params`` inside the block (their flags are restored after)."""
-    flags = [p.requires_grad for p in params]
-    for p in params:
-        p.requires_grad_(False)
-    try:
-        yield
-    finally:
-        for p, flag in zip(params, flags, strict=True):
+
+    __slots__ = ("_params", "_flags")
+
+    def __init__(self, params: Sequence[torch.nn.Parameter]) -> None:
+        self._params = params
+
+    def __enter__(self) -> None:
+        self._flags = [p.requires_grad for p in self._params]
+        for p in self._params:
+            p.requires_grad_(False)
+
+    def __exit__(self, *exc: object) -> None:
+        for p, flag in zip(self._params, self._flags, strict=True):
             p.requires_grad_(flag)
 
 
@@ -148,6 +152,8 @@ class AdversarialLoss(Loss):
             )
         self.d_optimizer = optimizer(self._d_params, **dict(optimizer_params or {}))
         self._score = discriminator.var[0]
+        # whether each side draws reparameterised samples: fixed by its factors' classes
+        self._reparam = {id(p): p.has_reparam, id(q): q.has_reparam}
         inputs = list(p.input_var)
         inputs += [v for v in q.input_var if v not in inputs]
         inputs += [v for v in extra if v not in inputs]
@@ -161,11 +167,14 @@ class AdversarialLoss(Loss):
     # -- sampling and scoring -------------------------------------------------------
     def _draw(self, side: Distribution, x: XDict, batch_n: int) -> XDict:
         """A sample of ``side`` with the discriminator's other inputs from ``x``."""
+        reparam = self._reparam.get(id(side))
+        if reparam is None:  # a side other than p and q (a subclass's own)
+            reparam = side.has_reparam
         try:
             if side.input_var:
-                draw = side.sample({v: x[v] for v in side.input_var}, reparam=side.has_reparam)
+                draw = side.sample({v: x[v] for v in side.input_var}, reparam=reparam)
             else:
-                draw = side.sample(batch_n=batch_n, reparam=side.has_reparam)
+                draw = side.sample(batch_n=batch_n, reparam=reparam)
             return {v: draw[v] if v in draw else x[v] for v in self.d.cond_var}
         except KeyError as err:
             if isinstance(err, DGMError):
