@@ -278,3 +278,17 @@ def test_a_non_finite_discriminator_loss_changes_nothing():
     assert all(torch.equal(a, b) for a, b in zip(before, d.parameters(), strict=True))
     after = loss.d_optimizer.state_dict()["state"][0]
     assert all(torch.equal(state[k], after[k]) for k in state)
+
+
+def test_frozen_restores_each_flag_also_when_the_block_raises():
+    from dgmcore_adversarial.base import frozen
+
+    a, b = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2), requires_grad=False)
+    with frozen([a, b]):
+        assert not a.requires_grad and not b.requires_grad
+        assert not (a * 2).sum().requires_grad  # no graph into a inside the block
+    assert a.requires_grad and not b.requires_grad
+    with pytest.raises(RuntimeError, match="inside"):
+        with frozen([a, b]):
+            raise RuntimeError("inside")
+    assert a.requires_grad and not b.requires_grad
