@@ -152,8 +152,6 @@ class AdversarialLoss(Loss):
             )
         self.d_optimizer = optimizer(self._d_params, **dict(optimizer_params or {}))
         self._score = discriminator.var[0]
-        # whether each side draws reparameterised samples: fixed by its factors' classes
-        self._reparam = {id(p): p.has_reparam, id(q): q.has_reparam}
         inputs = list(p.input_var)
         inputs += [v for v in q.input_var if v not in inputs]
         inputs += [v for v in extra if v not in inputs]
@@ -167,14 +165,11 @@ class AdversarialLoss(Loss):
     # -- sampling and scoring -------------------------------------------------------
     def _draw(self, side: Distribution, x: XDict, batch_n: int) -> XDict:
         """A sample of ``side`` with the discriminator's other inputs from ``x``."""
-        reparam = self._reparam.get(id(side))
-        if reparam is None:  # a side other than p and q (a subclass's own)
-            reparam = side.has_reparam
         try:
             if side.input_var:
-                draw = side.sample({v: x[v] for v in side.input_var}, reparam=reparam)
+                draw = side.sample({v: x[v] for v in side.input_var}, reparam=side.has_reparam)
             else:
-                draw = side.sample(batch_n=batch_n, reparam=reparam)
+                draw = side.sample(batch_n=batch_n, reparam=side.has_reparam)
             return {v: draw[v] if v in draw else x[v] for v in self.d.cond_var}
         except KeyError as err:
             if isinstance(err, DGMError):
